@@ -1,0 +1,398 @@
+"""Attribution rules: which words belong to whom, and how we know.
+
+Two families of rules, both driven by ontology/lexicon.ttl:
+
+* Statement blocks: a post whose title names a speaker and a statement
+  ('🎙 Foreign Minister Sergey Lavrov's remarks at …'), a speaker label
+  ('💬 President Putin:'), or a signature ('🔹 Russian Defence Ministry').
+  Every paragraph of the block is the speaker's own words: one direct claim
+  per paragraph.
+* Sentences in running text: a speaker (a name, a pronoun, a role, the
+  participants of a readout) followed by a reporting verb, quotations with
+  the attribution before or after them, 'according to X, …'.
+
+Each rule yields ``Found`` records: offsets of the words, the speaker, the
+cue, and the part of the sentence that framed them (for dating).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..lexicon import Lexicon, Verb
+from ..model import SpeakerRef
+from .mentions import Mention, Resolver, find_names, find_sides
+from .text import quotes, sentences, strip_span
+
+_HASHTAGS_ONLY = re.compile(r"^(\s*#\w+)+\s*$")
+_LABEL = re.compile(r"^\W*💬\s*(?P<label>[^:\n]{2,60}?)\s*:\s*")
+_PUNCT_ONLY = re.compile(r"^[\W_]*$")
+_PARTICIPLE_TAIL = re.compile(r"^\s*,\s*(?P<verb>\w+ing)\s+(?:that\s+)?")
+_UNKNOWN_ORG = re.compile(
+    r"(?:(?<=\s)|^)(?P<np>(?:the\s+)?(?:[A-Z][\w’'\-]+\s+){0,4}"
+    r"(?:Ministry|Institute|Office|Council|Committee|Agency|Service|Centre|Center|Foundation|Commission|Embassy|"
+    r"[Dd]elegation|Mission|Department|Organi[sz]ation|Union|Bank|Court|Parliament|Duma|Government|Secretariat|"
+    r"Administration|Staff|Command)"
+    r"(?:\s+(?:of|for|on)\s+(?:the\s+)?(?:[A-Z][\w’'\-]+\s*){1,5})?)\s*$"
+)
+_UNKNOWN_PERSON = re.compile(r"(?:(?<=\s)|^)(?P<np>[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+){1,2})\s*$")
+
+
+@dataclass
+class Found:
+    start: int
+    end: int
+    speaker: SpeakerRef
+    kind: str  # 'direct' | 'indirect'
+    cue: str
+    cue_type: str
+    framing: str = ""  # the words around the claim that may date it
+    line_start: int = 0  # start of the paragraph the claim is in
+    co_speakers: tuple[SpeakerRef, ...] = ()
+    reported_by: str | None = None
+    resolved_by: str = "name"
+    in_block: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def is_formality(text: str, lexicon: Lexicon) -> bool:
+    return any(p.search(text) for p in lexicon.formalities)
+
+
+def is_structural(text: str) -> bool:
+    """Lines that are not statements: hashtags, '<...>', 'Key talking points:', place and date lines."""
+    t = text.strip()
+    if not t or _PUNCT_ONLY.match(t) or _HASHTAGS_ONLY.match(t) or t in ("<...>", "***", "[...]"):
+        return True
+    if t.startswith("📍"):
+        return True
+    n = len(re.findall(r"\w+", t))
+    if t.endswith(":") and n <= 6:
+        return True
+    return n < 3
+
+
+# ---------------------------------------------------------------- statement blocks
+
+def header_speaker(header: str, lexicon: Lexicon) -> tuple[SpeakerRef, str] | None:
+    """The speaker of a title such as '🎙 Foreign Minister Sergey Lavrov's remarks at …'."""
+    low = header.lower()
+    noun = next((n for n in lexicon.statement_nouns if re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", low)), None)
+    if not noun:
+        return None
+    names = [m for m in find_names(header, 0, len(header), lexicon) if m.speaker.kind == "Person"]
+    if names:
+        return names[0].speaker, noun
+    m = re.search(r"([A-Z][\w\-]+(?:\s+[A-Z][\w\-]+){1,3})[’']s\s+(?:\w+\s+)?" + re.escape(noun), header)
+    if m:
+        return SpeakerRef(name=_drop_titles(m.group(1)), key=None), noun
+    return None
+
+
+def _drop_titles(name: str) -> str:
+    words = name.split()
+    while len(words) > 2 and words[0] in ("President", "Minister", "Foreign", "Deputy", "Prime", "Secretary", "Ambassador", "Spokesman"):
+        words.pop(0)
+    return " ".join(words)
+
+
+def label_speaker(text: str, lexicon: Lexicon) -> tuple[SpeakerRef | None, int] | None:
+    """'💬 President Putin: …' -> (speaker, offset where the words begin); '💬 …' -> (None, offset)."""
+    m = _LABEL.match(text)
+    if m:
+        label = m["label"]
+        names = find_names(label, 0, len(label), lexicon)
+        if names:
+            return names[0].speaker, m.end()
+        if re.fullmatch(r"(?:[A-Z][\w.\-’']*\s*){1,5}", label):
+            return SpeakerRef(name=_drop_titles(label.strip()), key=None), m.end()
+    if text.lstrip().startswith("💬"):
+        return None, text.index("💬") + 1
+    return None
+
+
+def signature_speaker(text: str, lexicon: Lexicon) -> SpeakerRef | None:
+    t = re.sub(r"^\W+", "", text).strip()
+    for sp in lexicon.speakers.values():
+        if t in sp.signatures:
+            return SpeakerRef(name=sp.name, key=sp.key, kind=sp.kind)
+    return None
+
+
+# ---------------------------------------------------------------- running text
+
+@dataclass
+class Cue:
+    subject: Mention
+    verb: Verb | None
+    verb_start: int
+    verb_end: int
+    form: str  # 'verb' | 'according-to' | 'readout-passive'
+
+
+class SentenceRules:
+    """Reporting-verb, quotation and readout rules over one post's running text."""
+
+    def __init__(self, text: str, lexicon: Lexicon, resolver: Resolver, readout: tuple[SpeakerRef, ...] = ()):
+        self.text = text
+        self.lexicon = lexicon
+        self.resolver = resolver
+        self.readout = readout  # participants, first is the host; empty when the post is no readout
+        adverbs = "|".join(re.escape(a) for a in lexicon.adverbs)
+        verbs = "|".join(re.escape(v.form) for v in lexicon.verbs)
+        self._after_subject = re.compile(
+            rf"^(?:\s*,\s*(?:who|which)\b[^,]{{1,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
+            re.IGNORECASE,
+        )
+        self._before_subject = re.compile(rf"(?P<verb>{verbs})\s+$", re.IGNORECASE)
+        outlets = "|".join(re.escape(o) for o in lexicon.outlets)
+        self._reporter_tail = re.compile(
+            rf",?\s*(?:(?P<a>(?:the\s+)?(?:[\w\-]+\s+){{0,3}}?(?:{outlets})(?:\s+[\w\-]+){{0,3}}?)\s+(?:reports?|reported)"
+            rf"|according to\s+(?P<b>(?:the\s+)?(?:{outlets})[^,.;]*)"
+            rf"|as quoted by\s+(?P<c>[^,.;]+)|as cited by\s+(?P<d>[^,.;]+))\s*[.!]?\s*$",
+        )
+
+    # ---- subjects
+    def subjects(self, a: int, b: int) -> list[Mention]:
+        text, lex = self.text, self.lexicon
+        names = find_names(text, a, b, lex)
+        subs: list[Mention] = []
+        i = 0
+        while i < len(names):
+            m = names[i]
+            # 'Sergey Lavrov and Wang Yi touched on …': a joint subject
+            if i + 1 < len(names) and re.fullmatch(r"\s+and\s+", text[m.end:names[i + 1].name_start]):
+                n = names[i + 1]
+                subs.append(Mention(m.start, n.end, m.name_start, m.speaker, "joint", (n.speaker,)))
+                i += 2
+                continue
+            subs.append(m)
+            i += 1
+        spans = [(m.start, m.end) for m in subs]
+        for r in self.resolver.references(text, a, b) + find_sides(text, a, b, lex):
+            if not any(s <= r.start < e or s < r.end <= e for s, e in spans):
+                subs.append(r)
+                spans.append((r.start, r.end))
+        if self.readout:
+            host, co = self.readout[0], self.readout[1:]
+            for form in lex.collective:
+                for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text[a:b], re.IGNORECASE if form[0].islower() else 0):
+                    s = a + m.start()
+                    if not any(x <= s < y for x, y in spans):
+                        subs.append(Mention(s, a + m.end(), s, host, "collective", co))
+                        spans.append((s, a + m.end()))
+        subs.sort(key=lambda m: m.start)
+        return subs
+
+    def cues(self, a: int, b: int) -> list[Cue]:
+        text = self.text
+        out: list[Cue] = []
+        subs = self.subjects(a, b)
+        self.resolver.saw(subs)
+        for s in subs:
+            m = self._after_subject.match(text, s.end, b)
+            if m:
+                verb = self.lexicon.verb(m["verb"])
+                out.append(Cue(s, verb, m.start("verb"), m.end("verb"), "verb"))
+                continue
+            before = text[max(a, s.start - 30):s.start]
+            if re.search(r"(?i)according to\s+$", before):
+                out.append(Cue(s, None, s.start - len(re.search(r"(?i)according to\s+$", before).group(0)), s.start, "according-to"))
+                continue
+            mb = self._before_subject.search(text, a, s.start)
+            if mb and re.search(r"[”»\"],?\s*$", text[a:mb.start()]):
+                out.append(Cue(s, self.lexicon.verb(mb["verb"]), mb.start(), mb.end(), "inverted"))
+        # an unknown organisation or person before a reporting verb
+        if not out:
+            out.extend(self._unknown_subject_cues(a, b))
+        if self.readout:
+            for form in self.lexicon.readout_passive:
+                if text.startswith(form, a):
+                    host = self.readout[0]
+                    out.append(Cue(Mention(a, a, a, host, "collective", self.readout[1:]), None, a, a, "readout-passive"))
+        out.sort(key=lambda c: c.subject.start)
+        return out
+
+    def _unknown_subject_cues(self, a: int, b: int) -> list[Cue]:
+        text = self.text
+        out = []
+        verbs = "|".join(re.escape(v.form) for v in self.lexicon.verbs)
+        for m in re.finditer(rf"\s(?P<verb>{verbs})(?![\w\-])", text[a:b]):
+            vstart = a + m.start("verb")
+            head = text[a:a + m.start()]
+            for rx, kind in ((_UNKNOWN_ORG, "Organization"), (_UNKNOWN_PERSON, "Person")):
+                um = rx.search(head)
+                if not um:
+                    continue
+                np = um["np"].strip()
+                bare = re.sub(r"^the\s+", "", np)
+                if kind == "Person" and (bare.split()[0] in ("The", "This", "These", "Those", "Our", "Their", "In", "On")):
+                    continue
+                if self.lexicon.is_outlet(bare):
+                    continue
+                s = a + um.start("np")
+                sp = SpeakerRef(name=bare[0].upper() + bare[1:], key=None, kind=kind)
+                mention = Mention(s, s + len(um["np"].rstrip()), s, sp, "unknown")
+                self.resolver.saw([mention])
+                out.append(Cue(mention, self.lexicon.verb(m["verb"]), vstart, vstart + len(m["verb"]), "verb"))
+                break
+            if out:
+                break
+        return out
+
+    # ---- claims of one sentence
+    def claims(self, a: int, b: int, line_start: int) -> list[Found]:
+        text = self.text
+        cues = self.cues(a, b)
+        out: list[Found] = []
+        qs = quotes(text, a, b)
+        for i, cue in enumerate(cues):
+            nxt = cues[i + 1] if i + 1 < len(cues) else None
+            stop = self._clause_stop(nxt.subject.start, a) if nxt else b
+            sp, co = cue.subject.speaker, cue.subject.co
+            how = cue.subject.how
+            ctype = "readout" if how in ("collective",) or cue.form == "readout-passive" else "verb"
+            base = dict(speaker=sp, co_speakers=co, resolved_by=how, line_start=line_start)
+            # 1. a quotation before the attribution: '“…,” Peskov said'
+            lead = re.match(r"^[^\w“«\"]*([“«\"])", text[a:cue.subject.start])
+            q0 = next((q for q in qs if q[0] >= a and q[1] <= cue.subject.start), None)
+            if lead and q0 and q0[0] == a + lead.start(1) and re.fullmatch(r"[,.]?\s*(?:\w+\s+){0,1}", text[q0[1]:min(cue.subject.start, cue.verb_start)]):
+                s, e = self._inner(q0)
+                out.append(Found(s, e, kind="direct", cue=self._cue_words(cue), cue_type="verb",
+                                 framing=text[q0[1]:b], **base))
+                tail = text[cue.verb_end:b]
+                rep = self._reporter(cue, b)
+                pm = _PARTICIPLE_TAIL.match(self._strip_reporter_object(cue, tail))
+                if pm:
+                    off = cue.verb_end + (len(tail) - len(self._strip_reporter_object(cue, tail))) + pm.end()
+                    f = self._clause(off, b, qs, base, f"{pm['verb']}", "verb", framing=text[a:q0[0]])
+                    if f:
+                        out.append(f)
+                if rep:
+                    for f in out:
+                        f.reported_by = f.reported_by or rep
+                continue
+            if cue.form == "inverted":
+                continue
+            # 2. 'according to X, …'
+            if cue.form == "according-to":
+                if self.lexicon.is_outlet(text[cue.subject.start:cue.subject.end]):
+                    continue
+                comma = text.find(",", cue.subject.end, b)
+                if comma == -1:
+                    continue
+                f = self._clause(comma + 1, stop, qs, base, "according to", "according-to",
+                                 framing=text[a:comma + 1])
+                if f:
+                    out.append(f)
+                continue
+            # 3. readout passive: 'Рассмотрены задачи …'
+            if cue.form == "readout-passive":
+                s, e = strip_span(text, a, b)
+                e = e - 1 if text[e - 1] in ".!" else e
+                out.append(Found(s, e, kind="indirect", cue=text[a:text.find(" ", a, b)], cue_type="readout", **base))
+                continue
+            # 4. a clause before the attribution: '…, the Kremlin said Thursday.'
+            before = text[a:cue.subject.start]
+            if re.search(r",\s*$", before) and cue.verb and cue.verb.complement == "clause" and not quotes(text, a, cue.subject.start):
+                rest = text[cue.verb_end:b]
+                if re.fullmatch(r"[\s\w’']{0,30}?(?:,.*)?[.!]?\s*", rest) and not re.match(r"\s*(that|:)", rest):
+                    s, e = strip_span(text, a, a + len(before.rstrip().rstrip(",")))
+                    if e > s:
+                        out.append(Found(s, e, kind="indirect", cue=self._cue_words(cue), cue_type="verb",
+                                         framing=text[cue.subject.start:b], **base))
+                    continue
+            # 5. the subject, the verb, then the words: 'Peskov said that …', 'Lavrov accused …'
+            f = self._after_verb(cue, stop, qs, base, ctype, a)
+            if f:
+                out.append(f)
+        return out
+
+    def _clause_stop(self, next_subject_start: int, floor: int) -> int:
+        """Where a clause ends when another attribution follows in the same sentence."""
+        stop = next_subject_start
+        head = self.text[floor:stop]
+        for c in self.lexicon.connectives:
+            m = re.search(rf"[\s,]+{re.escape(c)}\s*$", head)
+            if m:
+                return floor + m.start()
+        m = re.search(r"[\s,;]*$", head)
+        return floor + (m.start() if m else len(head))
+
+    def _cue_words(self, cue: Cue) -> str:
+        return self.text[cue.verb_start:cue.verb_end] if cue.verb else "according to"
+
+    def _strip_reporter_object(self, cue: Cue, tail: str) -> str:
+        """After 'told', drop its object ('told the state-run RIA Novosti news agency')."""
+        if cue.verb and cue.verb.lemma == "tell":
+            m = re.match(r"^\s+[^,.;:“”\"«»]*?(?=\s+that\b|\s*[,.;:]|$)", tail)
+            if m:
+                return tail[m.end():]
+        return tail
+
+    def _reporter(self, cue: Cue, b: int) -> str | None:
+        if cue.verb and cue.verb.lemma == "tell":
+            m = re.match(r"^\s+(?:the\s+)?([^,.;:“”\"«»]*?)(?=\s+that\b|\s*[,.;:]|$)", self.text[cue.verb_end:b])
+            if m and m.group(1).strip():
+                return m.group(1).strip()
+        rm = self._reporter_tail.search(self.text[cue.verb_end:b])
+        if rm:
+            return next(g for g in rm.groups() if g).strip()
+        return None
+
+    def _after_verb(self, cue: Cue, stop: int, qs, base: dict, ctype: str, a: int) -> Found | None:
+        text = self.text
+        pos = cue.verb_end
+        rep = self._reporter(cue, stop)
+        tail = text[pos:stop]
+        stripped = self._strip_reporter_object(cue, tail)
+        pos += len(tail) - len(stripped)
+        m = re.match(r"^\s*(?:,\s*)?(?:that\b|:)\s*", text[pos:stop])
+        has_that = bool(m)
+        if m:
+            pos += m.end()
+        else:
+            # a time word right after the verb: 'said Thursday that'
+            m2 = re.match(r"^\s+(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|today|yesterday)\b(?:\s*,?\s*that\b)?\s*", text[pos:stop], re.I)
+            if m2:
+                pos += m2.end()
+                has_that = "that" in m2.group(0)
+        framing = text[a:cue.verb_end]
+        if cue.verb and cue.verb.complement == "object" and not has_that:
+            f = self._clause(cue.verb_start, stop, qs, base, self._cue_words(cue), ctype, framing=framing, reporter=rep)
+            if f:
+                f.kind = "indirect"
+            return f
+        return self._clause(pos, stop, qs, base, self._cue_words(cue), ctype, framing=framing, reporter=rep)
+
+    def _clause(self, s: int, e: int, qs, base: dict, cue: str, ctype: str, framing: str = "", reporter: str | None = None) -> Found | None:
+        text = self.text
+        rm = self._reporter_tail.search(text, s, e)
+        if rm:
+            reporter = reporter or next(g for g in rm.groups() if g).strip()
+            e = rm.start()
+        s, e = strip_span(text, s, e)
+        while e > s and text[e - 1] in ".,;: ":
+            e -= 1
+        if e - s < 3 or len(re.findall(r"\w+", text[s:e])) < 2:
+            return None
+        # the whole clause is a quotation: direct speech
+        inner = [q for q in qs if q[0] >= s and q[1] <= e + 1]
+        outside = text[s:e]
+        for q in inner:
+            outside = outside.replace(text[q[0]:q[1]], " ")
+        if inner and len(re.findall(r"\w+", outside)) <= 2 and len(inner) == 1:
+            qs_, qe_ = self._inner(inner[0])
+            return Found(qs_, qe_, kind="direct", cue=cue, cue_type=ctype, framing=framing, reported_by=reporter, **base)
+        return Found(s, e, kind="indirect", cue=cue, cue_type=ctype, framing=framing, reported_by=reporter, **base)
+
+    def _inner(self, q: tuple[int, int]) -> tuple[int, int]:
+        """The words inside a quotation: a trailing comma dropped, a final period kept."""
+        s, e = q[0] + 1, q[1] - 1
+        while e > s and self.text[e - 1] in ", ":
+            e -= 1
+        return s, e
+
+
+def paragraph_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return sentences(text, start, end)

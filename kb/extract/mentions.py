@@ -1,0 +1,127 @@
+"""Who is named where: speaker mentions and the words that refer back to them.
+
+A mention is a span of text that stands for a speaker: a name or alias from
+ontology/speakers.ttl ('Sergei Lavrov', 'Лаврова'), a pronoun ('he'), a role
+('the minister', 'the Russian official'), a side of a meeting ('the Chinese
+side') or the participants of a readout ('the Parties').  References are
+resolved to the last fitting speaker named before them in the same post.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..lexicon import Lexicon, alias_pattern
+from ..model import SpeakerRef
+from .text import inside, quotes
+
+# Words that may stand before a name as part of the same noun phrase:
+# 'Kremlin spokesman Dmitry Peskov', 'Russia's Foreign Minister Sergey Lavrov'.
+_TITLE_WORD = re.compile(r"(?:[A-ZА-ЯЁ][\w’'\-]*|the|of|for|and|official|spokesman|spokeswoman|spokesperson|minister|aide|negotiator|top|deputy|foreign|chief|head|envoy|ambassador|secretary|press)$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int  # the noun phrase, titles included
+    end: int
+    name_start: int  # the name itself
+    speaker: SpeakerRef
+    how: str  # 'name' | 'pronoun' | 'role' | 'side' | 'collective' | 'joint' | 'unknown'
+    co: tuple[SpeakerRef, ...] = ()
+
+
+def ref(lexicon: Lexicon, key: str) -> SpeakerRef:
+    sp = lexicon.speakers[key]
+    return SpeakerRef(name=sp.name, key=key, kind=sp.kind)
+
+
+@lru_cache(maxsize=8)
+def _alias_regexes(lexicon_id: int, pairs: tuple[tuple[str, str], ...]):
+    return [(re.compile(alias_pattern(a)), k) for a, k in pairs]
+
+
+def _extend_left(text: str, start: int, floor: int) -> int:
+    """Extend a name's span left over title words ('Foreign Minister …')."""
+    pos = start
+    while True:
+        m = re.search(r"([^\s,;:.!?()“”\"«»]+)\s+$", text[floor:pos])
+        if not m:
+            return pos
+        word = m.group(1)
+        if word in ("and",) or not _TITLE_WORD.match(word):
+            return pos
+        pos = floor + m.start(1)
+
+
+def find_names(text: str, start: int, end: int, lexicon: Lexicon) -> list[Mention]:
+    """Known speakers named in text[start:end], longest alias first, no overlaps."""
+    found: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    pairs = tuple(lexicon.alias_index())
+    for rx, key in _alias_regexes(id(lexicon), pairs):
+        for m in rx.finditer(text, start, end):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            left = _extend_left(text, m.start(), start)
+            found.append(Mention(left, m.end(), m.start(), ref(lexicon, key), "name"))
+    # a name's title words must not swallow an earlier name ('Lavrov and Wang Yi')
+    found.sort(key=lambda x: x.name_start)
+    return found
+
+
+def find_sides(text: str, start: int, end: int, lexicon: Lexicon) -> list[Mention]:
+    out = []
+    for sp in lexicon.speakers.values():
+        for side in sp.sides:
+            for m in re.finditer(rf"(?<!\w){re.escape(side)}(?!\w)", text[start:end], re.IGNORECASE):
+                out.append(Mention(start + m.start(), start + m.end(), start + m.start(), ref(lexicon, sp.key), "side"))
+    return out
+
+
+class Resolver:
+    """Keeps the speakers named so far in a post, to resolve references."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.lexicon = lexicon
+        self.history: list[Mention] = []
+
+    def saw(self, mentions: list[Mention]) -> None:
+        self.history.extend(m for m in mentions if m.how in ("name", "unknown", "side"))
+        self.history.sort(key=lambda m: m.start)
+
+    def last_person(self, before: int, role_head: str | None = None) -> SpeakerRef | None:
+        for m in reversed([h for h in self.history if h.start < before]):
+            if m.speaker.kind != "Person":
+                continue
+            if role_head is None:
+                return m.speaker
+            sp = self.lexicon.speakers.get(m.speaker.key or "")
+            if sp and any(role_head in r.lower() for r in sp.roles):
+                return m.speaker
+        return None
+
+    def references(self, text: str, start: int, end: int) -> list[Mention]:
+        """Pronouns and roles in text[start:end], resolved; unresolvable ones dropped."""
+        qs = quotes(text, start, end)
+        out = []
+        for form in self.lexicon.generic_roles:
+            for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text[start:end]):
+                s = start + m.start()
+                if inside(s, qs):
+                    continue
+                head = form.split()[-1].lower()
+                generic = head in ("official", "diplomat", "politician", "aide")
+                who = self.last_person(s, None if generic else head)
+                if who:
+                    out.append(Mention(s, start + m.end(), s, who, "role"))
+        for form in self.lexicon.pronouns:
+            for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text[start:end]):
+                s = start + m.start()
+                if inside(s, qs):
+                    continue
+                who = self.last_person(s)
+                if who:
+                    out.append(Mention(s, start + m.end(), s, who, "pronoun"))
+        return out

@@ -141,7 +141,7 @@ class SentenceRules:
         adverbs = "|".join(re.escape(a) for a in lexicon.adverbs)
         verbs = "|".join(re.escape(v.form) for v in lexicon.verbs)
         self._after_subject = re.compile(
-            rf"^(?:\s*,\s*(?:who|which)\b[^,]{{1,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
+            rf"(?:\s*,\s*(?:who|which)\b[^,]{{1,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
             re.IGNORECASE,
         )
         self._before_subject = re.compile(rf"(?P<verb>{verbs})\s+$", re.IGNORECASE)
@@ -211,6 +211,8 @@ class SentenceRules:
                     host = self.readout[0]
                     out.append(Cue(Mention(a, a, a, host, "collective", self.readout[1:]), None, a, a, "readout-passive"))
         out.sort(key=lambda c: c.subject.start)
+        for c in out:
+            self.resolver.spoke(c.subject)
         return out
 
     def _unknown_subject_cues(self, a: int, b: int) -> list[Cue]:
@@ -225,7 +227,7 @@ class SentenceRules:
                 if not um:
                     continue
                 np = um["np"].strip()
-                bare = re.sub(r"^the\s+", "", np)
+                bare = re.sub(r"^(?i:the)\s+", "", np)
                 if kind == "Person" and (bare.split()[0] in ("The", "This", "These", "Those", "Our", "Their", "In", "On")):
                     continue
                 if self.lexicon.is_outlet(bare):

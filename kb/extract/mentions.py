@@ -86,13 +86,21 @@ class Resolver:
     def __init__(self, lexicon: Lexicon):
         self.lexicon = lexicon
         self.history: list[Mention] = []
+        self.speakers: list[Mention] = []  # subjects of attributions: the likeliest antecedents
+
+    def spoke(self, mention: Mention) -> None:
+        if mention.speaker.kind == "Person" or mention.how == "name":
+            self.speakers.append(mention)
 
     def saw(self, mentions: list[Mention]) -> None:
         self.history.extend(m for m in mentions if m.how in ("name", "unknown", "side"))
         self.history.sort(key=lambda m: m.start)
 
     def last_person(self, before: int, role_head: str | None = None) -> SpeakerRef | None:
-        for m in reversed([h for h in self.history if h.start < before]):
+        """The last speaker before ``before``: who spoke last, else who was named last."""
+        spoke = [h for h in self.speakers if h.start < before]
+        named = [h for h in self.history if h.start < before]
+        for m in [*reversed(spoke), *reversed(named)]:
             if m.speaker.kind != "Person":
                 continue
             if role_head is None:

@@ -110,13 +110,18 @@ def _block_claims(doc: Document, s: int, e: int, speaker: SpeakerRef, cue: str, 
                   lexicon: Lexicon) -> list[Found]:
     """One claim per paragraph, split where a tracked topic starts or stops."""
     text = doc.text
+    if is_structural(text[s:e]):
+        return []
     s, e = strip_span(text, s, e)
     if e <= s or is_structural(text[s:e]) or is_formality(text[s:e], lexicon):
         return []
     groups: list[list[int]] = []
-    last = None
+    last: frozenset[str] | None = None
     for a, b in sentences(text, s, e):
         t = tracked_topics(text[a:b], lexicon)
+        # a sentence that refers back to the topic before it ('this treaty') stays with it
+        if groups and not t and last and _continues(text[a:b], last, lexicon):
+            t = last
         if groups and t == last:
             groups[-1][1] = b
         else:
@@ -130,6 +135,10 @@ def _block_claims(doc: Document, s: int, e: int, speaker: SpeakerRef, cue: str, 
         if b > a and not is_structural(text[a:b]):
             out.append(Found(a, b, speaker, "direct", cue, cue_type, in_block=True, line_start=s))
     return out
+
+
+def _continues(sentence: str, topics: frozenset[str], lexicon: Lexicon) -> bool:
+    return any(p.search(sentence) for k in topics for p in lexicon.topics[k].context)
 
 
 def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lexicon) -> list[Claim]:

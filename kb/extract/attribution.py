@@ -64,9 +64,10 @@ def is_structural(text: str) -> bool:
     t = text.strip()
     if not t or _PUNCT_ONLY.match(t) or _HASHTAGS_ONLY.match(t) or t in ("<...>", "***", "[...]"):
         return True
-    if t.startswith("📍"):
-        return True
     n = len(re.findall(r"\w+", t))
+    if t.startswith("📍") or (n <= 6 and re.search(r"\b\d{4}\b", t) and not re.search(r"[.!?]$", t)):
+        return True  # a place and date line: '📍Moscow, December 28, 2023'
+
     if t.endswith(":") and n <= 6:
         return True
     return n < 3
@@ -77,15 +78,21 @@ def is_structural(text: str) -> bool:
 def header_speaker(header: str, lexicon: Lexicon) -> tuple[SpeakerRef, str] | None:
     """The speaker of a title such as '🎙 Foreign Minister Sergey Lavrov's remarks at …'."""
     low = header.lower()
-    noun = next((n for n in lexicon.statement_nouns if re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", low)), None)
-    if not noun:
-        return None
+    nouns = [n for n in lexicon.statement_nouns if re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", low)]
     names = [m for m in find_names(header, 0, len(header), lexicon) if m.speaker.kind == "Person"]
-    if names:
-        return names[0].speaker, noun
-    m = re.search(r"([A-Z][\w\-]+(?:\s+[A-Z][\w\-]+){1,3})[’']s\s+(?:\w+\s+)?" + re.escape(noun), header)
-    if m:
-        return SpeakerRef(name=_drop_titles(m.group(1)), key=None), noun
+    for noun in nouns:
+        n = re.escape(noun)
+        # the noun must head the title and belong to the name: 'Lavrov's remarks',
+        # 'Statement by … Lavrov', 'Pankin in an interview'; not 'where he made remarks'
+        for m in names:
+            after, before = header[m.end:], header[:m.start]
+            if (re.match(rf"[’']s\s+(?:[\w\-]+\s+){{0,2}}{n}\b", after, re.I)
+                    or re.match(rf"\s+in an?\s+{n}\b", after, re.I)
+                    or re.search(rf"\b{n}\b[^.:]{{0,80}}\bby\b[^.:]{{0,40}}$", before, re.I)):
+                return m.speaker, noun
+        m = re.search(r"([A-Z][\w\-]+(?:\s+[A-Z][\w\-]+){1,3})[’']s\s+(?:[\w\-]+\s+){0,2}" + n, header)
+        if m and not names:
+            return SpeakerRef(name=_drop_titles(m.group(1)), key=None), noun
     return None
 
 
@@ -228,7 +235,8 @@ class SentenceRules:
                     continue
                 np = um["np"].strip()
                 bare = re.sub(r"^(?i:the)\s+", "", np)
-                if kind == "Person" and (bare.split()[0] in ("The", "This", "These", "Those", "Our", "Their", "In", "On")):
+                # a person's name takes no article: 'The Foreign Minister' is a role, not a name
+                if kind == "Person" and (bare != np or bare.split()[0] in ("This", "These", "Those", "Our", "Their", "In", "On")):
                     continue
                 if self.lexicon.is_outlet(bare):
                     continue

@@ -115,7 +115,9 @@ class Resolver:
         qs = quotes(text, start, end)
         out = []
         for form in self.lexicon.generic_roles:
-            for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text[start:end]):
+            # 'the minister' also opens a sentence: 'The minister', 'The Minister'
+            rx = rf"(?<!\w)(?i:{re.escape(form[0])}){re.escape(form[1:])}(?!\w)"
+            for m in re.finditer(rx, text[start:end]):
                 s = start + m.start()
                 if inside(s, qs):
                     continue

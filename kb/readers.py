@@ -309,6 +309,8 @@ def _article(lines: list[Line]) -> tuple[Post, str | None, str | None]:
     filled = [ln for ln in lines if ln.text.strip()]
     head = filled[:_HEAD_LINES]
     date_line, published, evidence, title = _date_line(head)
+    if published is None:
+        published, evidence = _dateline(head)
     if title is None:
         title = next((ln for ln in head if ln is not date_line and _is_title_text(ln.text)), None)
     title_key = title.text.strip() if title else None
@@ -340,6 +342,20 @@ def _date_line(head: list[Line]):
         if found:
             return ln, found[0], found[1], None
     return None, None, None, None
+
+
+# a news dateline opening the first paragraph: 'MOSCOW, June 3, 2025 (Reuters) - …'
+DATELINE = re.compile(r"^\s*[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ .'’\-]{1,40},\s+(?P<date>[^()\-–—]{4,30}?)\s*(?:\([^)]{1,40}\))?\s*[-–—]\s")
+
+
+def _dateline(head: list[Line]) -> tuple[str | None, str | None]:
+    for ln in head:
+        m = DATELINE.match(ln.text)
+        if m:
+            found = _parse_date_line(m["date"])
+            if found:
+                return found
+    return None, None
 
 
 def _valid_iso(value: str) -> bool:

@@ -223,3 +223,22 @@ def test_topic_from_context_within_a_speech(tmp_path):
                   "Our economy is doing well."]))
     got = [[(t.key, t.method) for t in c.topics if t.key == "new-start"] for c in claims_of(tmp_path, text)]
     assert got == [[("new-start", "explicit")], [("new-start", "context")], []]
+
+
+def test_news_dateline_dates_the_article_and_appositives_are_skipped(tmp_path):
+    text = ("Russia warns of response\n\n"
+            "MOSCOW, June 3, 2025 (Reuters) - Foreign Minister Sergei Lavrov said on Monday that Moscow would respond.\n\n"
+            "“We will not tolerate it,” Lavrov told reporters after the talks.\n\n"
+            "Zelensky, speaking in Kyiv, called for more air defence systems.\n\n"
+            "The European Commission said it would present new measures, according to a spokesperson.\n")
+    path = tmp_path / "news.txt"
+    path.write_text(text, encoding="utf-8")
+    doc = read_document(path)
+    assert doc.published == "2025-06-03"
+    got = [(c.speaker.name, c.words, c.date.value, c.date.method, c.reported_by) for c in extract_claims(doc)]
+    assert got == [
+        ("Sergey Lavrov", "Moscow would respond", "2025-06-02", "resolved", None),
+        ("Sergey Lavrov", "We will not tolerate it", "2025-06-02", "inferred", None),
+        ("Volodymyr Zelensky", "called for more air defence systems", "2025-06-03", "published", None),
+        ("European Commission", "it would present new measures", "2025-06-03", "published", "a spokesperson"),
+    ]

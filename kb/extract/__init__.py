@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..lexicon import Lexicon, load_lexicon
+from ..readers import DATELINE
 from ..model import Claim, DateFound, Document, Post, SpeakerRef
 from . import dates as d
 from .attribution import (Found, SentenceRules, header_speaker, is_formality, is_structural,
@@ -205,12 +206,13 @@ def _claim_date(doc: Document, f: Found, pdate: DateFound | None, found: list[Fo
 
 
 def _own_date(doc: Document, f: Found, anchor: str | None) -> DateFound | None:
-    found = d.relative_date(f.framing, anchor) if f.framing else None
+    framing = DATELINE.sub("", f.framing)  # the dateline dates the report, not the statement
+    found = d.relative_date(framing, anchor) if framing else None
     if found:
         return found
     # a date that opens the paragraph: 'On July 19, the UNSC held a debate … Vershinin stressed'
     if f.line_start < f.start:
-        return d.relative_date(doc.text[f.line_start:f.start], anchor)
+        return d.relative_date(DATELINE.sub("", doc.text[f.line_start:f.start]), anchor)
     return None
 
 

@@ -148,7 +148,7 @@ class SentenceRules:
         adverbs = "|".join(re.escape(a) for a in lexicon.adverbs)
         verbs = "|".join(re.escape(v.form) for v in lexicon.verbs)
         self._after_subject = re.compile(
-            rf"(?:\s*,\s*(?:who|which)\b[^,]{{1,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
+            rf"(?:\s*,\s*(?:who|which|speaking|writing|for (?:his|her|its|their) part|in turn|meanwhile|however|in (?:his|her|a) [a-z]+)\b[^,]{{0,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
             re.IGNORECASE,
         )
         self._before_subject = re.compile(rf"(?P<verb>{verbs})\s+$", re.IGNORECASE)
@@ -156,7 +156,8 @@ class SentenceRules:
         self._reporter_tail = re.compile(
             rf",?\s*(?:(?P<a>(?:the\s+)?(?:[\w\-]+\s+){{0,3}}?(?:{outlets})(?:\s+[\w\-]+){{0,3}}?)\s+(?:reports?|reported)"
             rf"|according to\s+(?P<b>(?:the\s+)?(?:{outlets})[^,.;]*)"
-            rf"|as quoted by\s+(?P<c>[^,.;]+)|as cited by\s+(?P<d>[^,.;]+))\s*[.!]?\s*$",
+            rf"|as quoted by\s+(?P<c>[^,.;]+)|as cited by\s+(?P<d>[^,.;]+)"
+            rf"|according to\s+(?P<e>(?:a|an|the|his|her|its)\s+(?:[\w\-]+\s+){{0,2}}?(?:spokesperson|spokesman|spokeswoman|statement|source|official|press service|readout|transcript)s?))\s*[.!]?\s*$",
         )
 
     # ---- subjects
@@ -343,7 +344,8 @@ class SentenceRules:
     def _reporter(self, cue: Cue, b: int) -> str | None:
         if cue.verb and cue.verb.lemma == "tell":
             m = re.match(r"^\s+(?:the\s+)?([^,.;:“”\"«»]*?)(?=\s+that\b|\s*[,.;:]|$)", self.text[cue.verb_end:b])
-            if m and m.group(1).strip():
+            # 'told RIA Novosti' names who reports it; 'told reporters' only the audience
+            if m and m.group(1).strip() and self.lexicon.is_outlet(m.group(1)):
                 return m.group(1).strip()
         rm = self._reporter_tail.search(self.text[cue.verb_end:b])
         if rm:
@@ -367,7 +369,7 @@ class SentenceRules:
             if m2:
                 pos += m2.end()
                 has_that = "that" in m2.group(0)
-        framing = text[a:cue.verb_end]
+        framing = text[a:pos]  # includes a time word after the verb: 'said on Tuesday that'
         if cue.verb and cue.verb.complement == "object" and not has_that:
             f = self._clause(cue.verb_start, stop, qs, base, self._cue_words(cue), ctype, framing=framing, reporter=rep)
             if f:

@@ -175,7 +175,8 @@ def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lex
             continue
         for a, b in sentences(text, start, end):
             found += rules.claims(a, b, start)
-    return [_claim(doc, post, f, pdate, found, lexicon) for f in _dedupe(found)]
+    established = _established(doc, post, lexicon)
+    return [_claim(doc, post, f, pdate, found, established, lexicon) for f in _dedupe(found)]
 
 
 def _dedupe(found: list[Found]) -> list[Found]:
@@ -223,9 +224,8 @@ def _established(doc: Document, post: Post, lexicon: Lexicon) -> set[str]:
 
 
 def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: list[Found],
-           lexicon: Lexicon) -> Claim:
+           established: set[str], lexicon: Lexicon) -> Claim:
     words = doc.text[f.start:f.end]
-    established = _established(doc, post, lexicon)
     confidence = CONFIDENCE.get(f.cue_type, 0.7)
     if f.resolved_by in ("pronoun", "role", "collective", "side"):
         confidence -= 0.1

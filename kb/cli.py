@@ -1,0 +1,170 @@
+"""The ``kb`` command line: thin click commands, each calling a plain function.
+
+Errors a user can act on (``KbError``, ``OSError``) and unexpected ones alike
+are printed as one line, ``kb: error: …``, with exit status 1; usage errors
+keep click's own message and status 2.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+
+import click
+
+from . import config, evaluate as scoring, pipeline, queries
+from .errors import KbError
+from .store import FORMATS as EXPORT_FORMATS, EmbeddedStore, one_line
+
+
+def _fail(message: str) -> None:
+    click.echo(f"kb: error: {one_line(message)}", err=True)
+    sys.exit(1)
+
+
+class KbGroup(click.Group):
+    """Turns every error of a command into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # `kb query … | head`: the reader has gone, say nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except KbError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
+        except Exception as exc:  # a bug: still one line, never a traceback
+            _fail(f"unexpected {type(exc).__name__}: {exc}")
+
+
+store_option = click.option(
+    "--store", "store_dir", metavar="DIR", default=config.default_store,
+    show_default="$KB_STORE, else .kb/store", help="The store directory.")
+
+
+def _reader(store_dir: str) -> EmbeddedStore:
+    return EmbeddedStore.open(store_dir, read_only=True)
+
+
+@click.group(cls=KbGroup)
+def main() -> None:
+    """kb: who said what, when, on which topic."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@store_option
+@click.option("--progress/--no-progress", default=True, help="A progress bar on a terminal.")
+def ingest(paths, store_dir, progress) -> None:
+    """Read, extract, validate and store the files named and those under the folders named."""
+    with EmbeddedStore.open(store_dir) as store:
+        report = pipeline.ingest(paths, store, progress=progress)
+    for failure in report.failures:
+        click.echo(f"kb: error: {failure}", err=True)
+    if not report.documents and not report.failures:
+        _fail(f"no files to ingest in {', '.join(paths)}")
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@store_option
+def validate(store_dir) -> None:
+    """Check every document graph in the store against the SHACL shapes."""
+    with _reader(store_dir) as store:
+        problems = pipeline.validate_store(store)
+        documents = len(store.documents())
+    for problem in problems:
+        click.echo(problem)
+    click.echo(f"{documents} document graph(s), {len(problems)} violation(s)")
+    if problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name", metavar="NAME|FILE")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the query (repeat for more).")
+@click.option("--format", "fmt", type=click.Choice(queries.FORMATS), default="table", show_default=True)
+@store_option
+def query(name, params, fmt, store_dir) -> None:
+    """Run a named query (queries/NAME.rq) or a query file."""
+    named = queries.load_query(name)
+    values = queries.parse_assignments(params)
+    with _reader(store_dir) as store:
+        result = queries.run(store, named, values)
+    click.echo(queries.render(result, fmt), nl=False)
+
+
+@main.command(name="queries")
+def list_queries() -> None:
+    """List the named queries with their parameters."""
+    for name in queries.query_names():
+        q = queries.load_query(name)
+        params = ", ".join(p.name + ("?" if p.optional else "") for p in q.params)
+        click.echo(f"{name}{f' ({params})' if params else ''}: {q.summary}")
+
+
+@contextlib.contextmanager
+def _output(path: str | None):
+    if path is None or path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+    else:
+        with open(path, "wb") as fh:
+            yield fh
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="turtle", show_default=True)
+@click.option("--speaker", metavar="KEY_OR_IRI", help="Only the claims of this speaker.")
+@click.option("--topic", metavar="KEY_OR_IRI", help="Only the claims on this topic.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@store_option
+def export(fmt, speaker, topic, output, store_dir) -> None:
+    """Write the store (or the claims of a speaker or on a topic) as RDF."""
+    with _reader(store_dir) as store, _output(output) as fh:
+        queries.export(store, fh, fmt, speaker=speaker, topic=topic)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@store_option
+def stats(as_json, store_dir) -> None:
+    """Documents, posts and claims in the store; claims per speaker and per topic."""
+    with _reader(store_dir) as store:
+        figures = queries.stats(store)
+    if as_json:
+        click.echo(json.dumps(figures, indent=1, ensure_ascii=False))
+        return
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            click.echo(f"{key.replace('_', ' ')}:")
+            width = max((len(k) for k in value), default=0)
+            for label, count in value.items():
+                click.echo(f"  {label.ljust(width)}  {count:>5}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
+@main.command(name="evaluate")
+@click.argument("gold", metavar="GOLD.json")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@store_option
+def evaluate_command(gold, as_json, store_dir) -> None:
+    """Score the claims in the store against a gold annotation."""
+    gold_docs = scoring.load_gold(gold)  # a bad gold file is reported before the store is opened
+    with _reader(store_dir) as store:
+        rows = queries.as_dicts(queries.run(store, queries.load_query("claims")))
+    result = scoring.score(gold_docs, scoring.predictions(rows))
+    if as_json:
+        click.echo(json.dumps(result, indent=1, ensure_ascii=False))
+    else:
+        click.echo(scoring.report(result), nl=False)

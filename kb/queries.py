@@ -1,0 +1,348 @@
+"""Named SPARQL queries: queries/*.rq, their parameters and the formats of their answers.
+
+A query file is plain SPARQL under a header of ``#+ `` comments (as grlc
+reads them)::
+
+    #+ summary: The claims of one speaker.
+    #+ params: speaker (IRI), from (xsd:date, optional), limit (xsd:integer 1..10000, optional)
+    #+ hidden: from
+
+Parameter types: ``IRI`` (an absolute IRI, or for ``speaker``, ``topic`` and
+``document`` a local key such as ``sergey-lavrov`` or a file name),
+``xsd:date`` (YYYY-MM-DD), ``xsd:integer`` (clamped to the range given, if
+any), ``xsd:string``.  Values are bound as typed terms, never pasted into
+the query text.  ``limit`` and ``offset`` are not bound: they page the rows.
+Oxigraph binds only projected variables, so a parameter that is only a
+filter has to be projected too; ``hidden`` names the columns left out of
+the answer for that reason.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+from xml.sax.saxutils import escape, quoteattr
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from . import config
+from .errors import QueryError
+from .store import SelectResult, to_ox, write_graph
+
+FORMATS = ("table", "csv", "tsv", "json", "xml")
+GRAPH_FORMATS = {"table": "turtle", "json": "json-ld", "xml": "pretty-xml"}
+PAGING = ("limit", "offset")
+TABLE_CELL = 60  # characters shown per cell in a table
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_KEY = re.compile(r"[\w][\w.-]*")
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PARAM = re.compile(r"\s*([A-Za-z_][\w-]*)\s*\(([^)]*)\)\s*(?:,|$)")
+_RANGE = re.compile(r"(-?\d+)\.\.(-?\d+)")
+TYPES = ("IRI", "xsd:date", "xsd:integer", "xsd:string")
+MINTED = {"speaker": "speaker_iri", "topic": "topic_iri", "document": "document_iri"}  # key -> IRI, by kb.rdf
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    optional: bool = False
+    low: int | None = None  # xsd:integer only
+    high: int | None = None
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    path: Path
+    text: str
+    summary: str
+    params: tuple[Param, ...] = ()
+    hidden: tuple[str, ...] = ()
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        takes = ", ".join(p.name for p in self.params) or "no parameters"
+        raise QueryError(f"query '{self.name}' has no parameter '{name}' (it takes: {takes})")
+
+
+# ---------------------------------------------------------------- loading
+
+def query_names() -> list[str]:
+    return sorted(p.stem for p in config.queries_dir().glob("*.rq"))
+
+
+def load_query(name_or_file: str) -> NamedQuery:
+    """A query by name (queries/NAME.rq) or from a file path."""
+    path = Path(name_or_file)
+    if _NAME.fullmatch(name_or_file):
+        path = config.queries_dir() / f"{name_or_file}.rq"
+        if not path.is_file():
+            known = ", ".join(query_names())
+            raise QueryError(f"unknown query '{name_or_file}' (known: {known})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise QueryError(f"{name_or_file}: cannot read the query: {reason}") from None
+    return parse_query_file(text, path)
+
+
+def parse_query_file(text: str, path: Path) -> NamedQuery:
+    header: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("#+"):
+            key, _, value = line[2:].partition(":")
+            header[key.strip().lower()] = value.strip()
+    where = path.name
+    params = tuple(_parse_params(header.get("params", ""), where))
+    hidden = tuple(h.strip() for h in header.get("hidden", "").split(",") if h.strip())
+    return NamedQuery(path.stem, path, text, header.get("summary", ""), params, hidden)
+
+
+def _parse_params(spec: str, where: str) -> Iterable[Param]:
+    pos = 0
+    while pos < len(spec):
+        m = _PARAM.match(spec, pos)
+        if not m:
+            raise QueryError(f"{where}: cannot read the params header at {spec[pos:]!r}")
+        name, details = m.group(1), [d.strip() for d in m.group(2).split(",")]
+        kind, *flags = details
+        bounds = _RANGE.search(kind)
+        kind = _RANGE.sub("", kind).strip()
+        if kind not in TYPES:
+            raise QueryError(f"{where}: parameter {name} has unknown type {kind!r} (one of {', '.join(TYPES)})")
+        low, high = (int(bounds.group(1)), int(bounds.group(2))) if bounds else (None, None)
+        yield Param(name, kind, "optional" in flags, low, high)
+        pos = m.end()
+
+
+# ---------------------------------------------------------------- binding
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
+    """``['speaker=sergey-lavrov', …]`` as a dict; one value per parameter."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise QueryError(f"--param {pair!r}: expected NAME=VALUE")
+        if name in out:
+            raise QueryError(f"--param {name} given twice: one value per parameter")
+        out[name] = value
+    return out
+
+
+def bind(query: NamedQuery, values: Mapping[str, str]) -> tuple[dict, dict]:
+    """(bindings of typed terms, paging) for the raw ``values`` given on the command line."""
+    bindings, paging = {}, {}
+    for name, raw in values.items():
+        param = query.param(name)
+        term = _typed(param, raw)
+        if name in PAGING:
+            paging[name] = int(term)
+        else:
+            bindings[name] = term
+    missing = [p.name for p in query.params if not p.optional and p.name not in values]
+    if missing:
+        raise QueryError(f"query '{query.name}' needs --param {missing[0]}=VALUE")
+    return bindings, paging
+
+
+def _typed(param: Param, raw: str):
+    value = raw.strip()
+    if param.type == "IRI":
+        return URIRef(_iri(param.name, value))
+    if param.type == "xsd:date":
+        try:
+            if not _DATE.fullmatch(value):
+                raise ValueError
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise QueryError(f"parameter {param.name}: not a date (YYYY-MM-DD): {raw!r}") from None
+        return Literal(value, datatype=XSD.date)
+    if param.type == "xsd:integer":
+        try:
+            number = int(value)
+        except ValueError:
+            raise QueryError(f"parameter {param.name}: not an integer: {raw!r}") from None
+        if param.low is not None:
+            number = min(max(number, param.low), param.high)
+        return Literal(number)
+    return Literal(raw)
+
+
+def _iri(name: str, value: str) -> str:
+    """An absolute IRI as given, or a speaker/topic/document key expanded by kb.rdf."""
+    if _IRI.fullmatch(value):
+        return value
+    if ":" in value or name not in MINTED or not _KEY.fullmatch(value):
+        raise QueryError(f"parameter {name}: not an absolute IRI: {value!r}")
+    from . import rdf  # here, not at the top: most commands never mint an IRI
+
+    return str(getattr(rdf, MINTED[name])(value))
+
+
+def run(store, query: NamedQuery, values: Mapping[str, str] | None = None):
+    """Run a named query on the store: a SelectResult (hidden columns removed, paged), a Graph or a bool."""
+    bindings, paging = bind(query, values or {})
+    result = store.query(query.text, bindings)
+    if not isinstance(result, SelectResult):
+        return result
+    keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
+    rows = result.rows[paging.get("offset", 0):]
+    if "limit" in paging:
+        rows = rows[:paging["limit"]]
+    return SelectResult([result.variables[i] for i in keep], [tuple(r[i] for i in keep) for r in rows])
+
+
+# ---------------------------------------------------------------- formats
+
+def plain(term) -> str:
+    """A term as one CSV cell: the IRI, the lexical form, '' when unbound."""
+    return "" if term is None else str(term)
+
+
+def as_dicts(result: SelectResult) -> list[dict[str, str]]:
+    """Rows as {column: plain value}, exactly as the CSV format writes them."""
+    return [dict(zip(result.variables, map(plain, row))) for row in result.rows]
+
+
+def render(result, fmt: str = "table") -> str:
+    """A query answer in one of FORMATS (a graph: Turtle, JSON-LD or RDF/XML)."""
+    if fmt not in FORMATS:
+        raise QueryError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    if isinstance(result, Graph):
+        if fmt not in GRAPH_FORMATS:
+            raise QueryError("this query answers with a graph: use --format table (Turtle), json (JSON-LD) or xml (RDF/XML)")
+        return result.serialize(format=GRAPH_FORMATS[fmt])
+    if isinstance(result, bool):
+        return _boolean(result, fmt)
+    return {"table": _table, "csv": _csv, "tsv": _tsv, "json": _json, "xml": _xml}[fmt](result)
+
+
+def _table(result: SelectResult) -> str:
+    def cell(term) -> str:
+        text = " ".join(plain(term).split())
+        return text if len(text) <= TABLE_CELL else text[:TABLE_CELL - 1] + "…"
+
+    rows = [[cell(t) for t in row] for row in result.rows]
+    widths = [max([len(v)] + [len(r[i]) for r in rows]) for i, v in enumerate(result.variables)]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(result.variables, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+def _csv(result: SelectResult) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(result.variables)
+    writer.writerows([plain(t) for t in row] for row in result.rows)
+    return out.getvalue()
+
+
+def _tsv(result: SelectResult) -> str:
+    """SPARQL 1.1 TSV: ``?var`` headers, terms in N-Triples syntax (newlines and tabs escaped)."""
+    lines = ["\t".join("?" + v for v in result.variables)]
+    lines += ["\t".join("" if t is None else str(to_ox(t)) for t in row) for row in result.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _json_term(term) -> dict:
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    out = {"type": "literal", "value": str(term)}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype:
+        out["datatype"] = str(term.datatype)
+    return out
+
+
+def _json(result: SelectResult) -> str:
+    bindings = [{v: _json_term(t) for v, t in zip(result.variables, row) if t is not None}
+                for row in result.rows]
+    doc = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, URIRef):
+        return f"<uri>{escape(str(term))}</uri>"
+    if isinstance(term, BNode):
+        return f"<bnode>{escape(str(term))}</bnode>"
+    if term.language:
+        return f"<literal xml:lang={quoteattr(term.language)}>{escape(str(term))}</literal>"
+    if term.datatype:
+        return f"<literal datatype={quoteattr(str(term.datatype))}>{escape(str(term))}</literal>"
+    return f"<literal>{escape(str(term))}</literal>"
+
+
+_XML_HEAD = '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
+
+
+def _xml(result: SelectResult) -> str:
+    parts = [_XML_HEAD, "<head>\n"]
+    parts += [f"<variable name={quoteattr(v)}/>\n" for v in result.variables]
+    parts.append("</head>\n<results>\n")
+    for row in result.rows:
+        parts.append("<result>\n")
+        parts += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>\n"
+                  for v, t in zip(result.variables, row) if t is not None]
+        parts.append("</result>\n")
+    parts.append("</results>\n</sparql>\n")
+    return "".join(parts)
+
+
+def _boolean(value: bool, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"head": {}, "boolean": value}) + "\n"
+    if fmt == "xml":
+        return f"{_XML_HEAD}<head/>\n<boolean>{str(value).lower()}</boolean>\n</sparql>\n"
+    return f"{str(value).lower()}\n"
+
+
+# ---------------------------------------------------------------- export and stats
+
+def prefixes() -> dict[str, str]:
+    """The prefixes declared in ontology/kb.ttl, for Turtle and TriG output."""
+    g = Graph(bind_namespaces="none")
+    g.parse(config.ontology_dir() / "kb.ttl", format="turtle")
+    return {prefix: str(ns) for prefix, ns in g.namespaces()}
+
+
+def export(store, fileobj, fmt: str = "turtle", speaker: str | None = None,
+           topic: str | None = None) -> None:
+    """Write the store, or the claims of a speaker and/or on a topic, to a binary file object."""
+    if speaker is None and topic is None:
+        store.dump(fileobj, fmt, prefixes=prefixes())
+        return
+    values = {k: v for k, v in (("speaker", speaker), ("topic", topic)) if v is not None}
+    write_graph(run(store, load_query("export-claims"), values), fileobj, fmt, prefixes())
+
+
+def stats(store) -> dict:
+    """Totals, claims per speaker and claims per topic (speakers and topics with claims only)."""
+    totals = as_dicts(run(store, load_query("stats")))
+    speakers = as_dicts(run(store, load_query("speakers")))
+    topics = as_dicts(run(store, load_query("topics")))
+    return {
+        **store.stats(),
+        **{k: int(v or 0) for k, v in (totals[0] if totals else {}).items()},
+        "claims_per_speaker": {(s["name"] or s["speaker"]): int(s["claims"]) for s in speakers if s["claims"] != "0"},
+        "claims_per_topic": {(t["label"] or t["topic"]): int(t["claims"]) for t in topics if t["claims"] != "0"},
+    }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,9 +18,10 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 
 from kb import config, rdf, validate
 from kb.model import Claim, DateFound, Document, Post, SpeakerRef, TopicHit
+
+from test_rdf import make_ontology_dir
 from kb.rdf import KB, SCHEMA
 
-HERE = Path(__file__).resolve().parent
 REAL_ONTOLOGY = config.PROJECT_DIR / "ontology"
 
 TEXT = "Lavrov said the New START treaty expires soon.\nThe talks went well.\n"
@@ -31,12 +31,7 @@ NAME = "001_lavrov.txt"
 
 @pytest.fixture(autouse=True)
 def test_ontology(tmp_path, monkeypatch) -> Path:
-    directory = tmp_path / "ontology"
-    directory.mkdir()
-    for name in ("kb.ttl", "lexicon.ttl", "shapes.ttl"):
-        shutil.copy(REAL_ONTOLOGY / name, directory / name)
-    for name in ("speakers.ttl", "topics.ttl"):
-        shutil.copy(HERE / "data" / "shapes" / name, directory / name)
+    directory = make_ontology_dir(tmp_path)
     monkeypatch.setenv("KB_ONTOLOGY", str(directory))
     monkeypatch.delenv("KB_BASE", raising=False)
     return directory

@@ -161,7 +161,7 @@ def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lex
         if i == signed_until:
             continue
         if i < signed_until:
-            found += _block_claims(doc, start, end, signer, line.text and post.lines[signed_until].text.strip(), "signature", lexicon)
+            found += _block_claims(doc, start, end, signer, post.lines[signed_until].text.strip(), "signature", lexicon)
             continue
         lab = label_speaker(line.text, lexicon)
         words_start = start

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..lexicon import Lexicon, Verb
 from ..model import SpeakerRef
 from .mentions import Mention, Resolver, find_names, find_sides
-from .text import quotes, sentences, strip_span
+from .text import quotes, strip_span
 
 _HASHTAGS_ONLY = re.compile(r"^(\s*#\w+)+\s*$")
 _LABEL = re.compile(r"^\W*💬\s*(?P<label>[^:\n]{2,60}?)\s*:\s*")
@@ -126,6 +126,30 @@ def signature_speaker(text: str, lexicon: Lexicon) -> SpeakerRef | None:
     return None
 
 
+def _patterns(lexicon: Lexicon):
+    """The lexicon's verbs, adverbs and outlets as regular expressions, compiled once."""
+    cached = lexicon._cache.get("attribution")
+    if cached:
+        return cached
+    adverbs = "|".join(re.escape(a) for a in lexicon.adverbs)
+    verbs = "|".join(re.escape(v.form) for v in lexicon.verbs)
+    outlets = "|".join(re.escape(o) for o in lexicon.outlets)
+    after_subject = re.compile(
+        rf"(?:\s*,\s*(?:who|which|speaking|writing|for (?:his|her|its|their) part|in turn|meanwhile|however|in (?:his|her|a) [a-z]+)\b[^,]{{0,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
+        re.IGNORECASE,
+    )
+    before_subject = re.compile(rf"(?P<verb>{verbs})\s+$", re.IGNORECASE)
+    verb_anywhere = re.compile(rf"\s(?P<verb>{verbs})(?![\w\-])")
+    reporter_tail = re.compile(
+        rf",?\s*(?:(?P<a>(?:the\s+)?(?:[\w\-]+\s+){{0,3}}?(?:{outlets})(?:\s+[\w\-]+){{0,3}}?)\s+(?:reports?|reported)"
+        rf"|according to\s+(?P<b>(?:the\s+)?(?:{outlets})[^,.;]*)"
+        rf"|as quoted by\s+(?P<c>[^,.;]+)|as cited by\s+(?P<d>[^,.;]+)"
+        rf"|according to\s+(?P<e>(?:a|an|the|his|her|its)\s+(?:[\w\-]+\s+){{0,2}}?(?:spokesperson|spokesman|spokeswoman|statement|source|official|press service|readout|transcript)s?))\s*[.!]?\s*$",
+    )
+    lexicon._cache["attribution"] = (after_subject, before_subject, verb_anywhere, reporter_tail)
+    return lexicon._cache["attribution"]
+
+
 # ---------------------------------------------------------------- running text
 
 @dataclass
@@ -145,20 +169,7 @@ class SentenceRules:
         self.lexicon = lexicon
         self.resolver = resolver
         self.readout = readout  # participants, first is the host; empty when the post is no readout
-        adverbs = "|".join(re.escape(a) for a in lexicon.adverbs)
-        verbs = "|".join(re.escape(v.form) for v in lexicon.verbs)
-        self._after_subject = re.compile(
-            rf"(?:\s*,\s*(?:who|which|speaking|writing|for (?:his|her|its|their) part|in turn|meanwhile|however|in (?:his|her|a) [a-z]+)\b[^,]{{0,100}},)?\s*(?:(?:{adverbs})\s+){{0,3}}(?P<verb>{verbs})(?![\w\-])",
-            re.IGNORECASE,
-        )
-        self._before_subject = re.compile(rf"(?P<verb>{verbs})\s+$", re.IGNORECASE)
-        outlets = "|".join(re.escape(o) for o in lexicon.outlets)
-        self._reporter_tail = re.compile(
-            rf",?\s*(?:(?P<a>(?:the\s+)?(?:[\w\-]+\s+){{0,3}}?(?:{outlets})(?:\s+[\w\-]+){{0,3}}?)\s+(?:reports?|reported)"
-            rf"|according to\s+(?P<b>(?:the\s+)?(?:{outlets})[^,.;]*)"
-            rf"|as quoted by\s+(?P<c>[^,.;]+)|as cited by\s+(?P<d>[^,.;]+)"
-            rf"|according to\s+(?P<e>(?:a|an|the|his|her|its)\s+(?:[\w\-]+\s+){{0,2}}?(?:spokesperson|spokesman|spokeswoman|statement|source|official|press service|readout|transcript)s?))\s*[.!]?\s*$",
-        )
+        self._after_subject, self._before_subject, self._verb_anywhere, self._reporter_tail = _patterns(lexicon)
 
     # ---- subjects
     def subjects(self, a: int, b: int) -> list[Mention]:
@@ -226,8 +237,7 @@ class SentenceRules:
     def _unknown_subject_cues(self, a: int, b: int) -> list[Cue]:
         text = self.text
         out = []
-        verbs = "|".join(re.escape(v.form) for v in self.lexicon.verbs)
-        for m in re.finditer(rf"\s(?P<verb>{verbs})(?![\w\-])", text[a:b]):
+        for m in self._verb_anywhere.finditer(text[a:b]):
             vstart = a + m.start("verb")
             head = text[a:a + m.start()]
             for rx, kind in ((_UNKNOWN_ORG, "Organization"), (_UNKNOWN_PERSON, "Person")):
@@ -405,6 +415,3 @@ class SentenceRules:
             e -= 1
         return s, e
 
-
-def paragraph_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return sentences(text, start, end)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..lexicon import Lexicon, alias_pattern
 from ..model import SpeakerRef
@@ -36,9 +35,17 @@ def ref(lexicon: Lexicon, key: str) -> SpeakerRef:
     return SpeakerRef(name=sp.name, key=key, kind=sp.kind)
 
 
-@lru_cache(maxsize=8)
-def _alias_regexes(lexicon_id: int, pairs: tuple[tuple[str, str], ...]):
-    return [(re.compile(alias_pattern(a)), k) for a, k in pairs]
+def _alias_regexes(lexicon: Lexicon):
+    """One regex for every alias (longest first, so a full name wins over a
+    surname at the same place), and each alias's own regex to tell which
+    speaker a match names.  Compiled once per lexicon."""
+    cached = lexicon._cache.get("alias-regexes")
+    if cached is None:
+        pairs = lexicon.alias_index()
+        combined = re.compile("|".join(f"(?:{alias_pattern(a)})" for a, _ in pairs))
+        each = [(re.compile(alias_pattern(a)), k) for a, k in pairs]
+        cached = lexicon._cache["alias-regexes"] = (combined, each)
+    return cached
 
 
 def _extend_left(text: str, start: int, floor: int) -> int:
@@ -57,15 +64,11 @@ def _extend_left(text: str, start: int, floor: int) -> int:
 def find_names(text: str, start: int, end: int, lexicon: Lexicon) -> list[Mention]:
     """Known speakers named in text[start:end], longest alias first, no overlaps."""
     found: list[Mention] = []
-    taken: list[tuple[int, int]] = []
-    pairs = tuple(lexicon.alias_index())
-    for rx, key in _alias_regexes(id(lexicon), pairs):
-        for m in rx.finditer(text, start, end):
-            if any(a < m.end() and m.start() < b for a, b in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            left = _extend_left(text, m.start(), start)
-            found.append(Mention(left, m.end(), m.start(), ref(lexicon, key), "name"))
+    combined, each = _alias_regexes(lexicon)
+    for m in combined.finditer(text, start, end):
+        key = next(k for rx, k in each if rx.fullmatch(text, m.start(), m.end()))
+        left = _extend_left(text, m.start(), start)
+        found.append(Mention(left, m.end(), m.start(), ref(lexicon, key), "name"))
     # a name's title words must not swallow an earlier name ('Lavrov and Wang Yi')
     found.sort(key=lambda x: x.name_start)
     return found

@@ -21,8 +21,10 @@ KB = Namespace("https://w3id.org/kb/ns#")
 SCHEMA = Namespace("https://schema.org/")
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-# Russian case endings a surname may take in running text (Лавров -> Лаврова, Лаврову, Лавровым)
-RU_ENDINGS = r"(?:а|у|ым|ом|е|ой|ою|ым|ых|и)?"
+# Russian case endings a name may take in running text: Лавров -> Лаврова,
+# Лаврову, Лавровым; Захарова -> Захаровой, Захарову (the final vowel changes)
+RU_ENDINGS = r"(?:а|у|ым|ом|е|ой|ою|ых|и)?"
+RU_ENDINGS_A = r"(?:а|ы|и|е|у|ой|ою|ей|я|ю)"
 
 
 @dataclass(frozen=True)
@@ -182,5 +184,8 @@ def alias_pattern(alias: str) -> str:
     body = r"\s+".join(parts)
     body = body.replace(r"\.", r"\.\s?")
     if CYRILLIC.search(alias):
-        body += RU_ENDINGS
+        if alias[-1] in "ая":
+            body = body[:-1] + RU_ENDINGS_A
+        else:
+            body += RU_ENDINGS
     return rf"(?<![\w\-]){body}(?![\w\-])"

@@ -242,3 +242,28 @@ def test_news_dateline_dates_the_article_and_appositives_are_skipped(tmp_path):
         ("Volodymyr Zelensky", "called for more air defence systems", "2025-06-03", "published", None),
         ("European Commission", "it would present new measures", "2025-06-03", "published", "a spokesperson"),
     ]
+
+
+def test_russian_title_names_the_speaker_in_the_genitive(tmp_path):
+    text = ("⚡️ Заявление официального представителя МИД России М.В.Захаровой (16 мая 2025 года)\n"
+            "💬 Мы неоднократно заявляли о готовности к продолжению переговоров в Стамбуле.\n"
+            "Читать полностью\n"
+            "💬 Мы неоднократно заявляли о готовности к продолжению переговоров в Стамбуле.\n"
+            "Читать полностью\n"
+            "👍 120\n")
+    c = one(claims_of(tmp_path, text))
+    assert (c.speaker.key, c.kind, c.cue_type, c.date.value, c.language) == (
+        "maria-zakharova", "direct", "header", "2025-05-16", "ru")
+    assert [t.key for t in c.topics if t.key == "istanbul-talks"] == ["istanbul-talks"]
+
+
+def test_a_role_naming_an_organisation_is_a_person(tmp_path):
+    text = ARTICLE.format("Kremlin spokesman Dmitry Peskov spoke to reporters. "
+                          "According to the Kremlin official, Moscow remains open to a settlement.")
+    c = one(claims_of(tmp_path, text))
+    assert (c.speaker.name, c.words) == ("Dmitry Peskov", "Moscow remains open to a settlement")
+
+
+def test_a_quoted_fragment_in_reported_speech_is_indirect(tmp_path):
+    c = one(claims_of(tmp_path, ARTICLE.format("Zakharova noted that the West “continues to pump weapons into Ukraine.”")))
+    assert (c.kind, c.words) == ("indirect", "the West “continues to pump weapons into Ukraine.”")

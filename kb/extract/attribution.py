@@ -88,7 +88,9 @@ def header_speaker(header: str, lexicon: Lexicon) -> tuple[SpeakerRef, str] | No
             after, before = header[m.end:], header[:m.start]
             if (re.match(rf"[’']s\s+(?:[\w\-]+\s+){{0,2}}{n}\b", after, re.I)
                     or re.match(rf"\s+in an?\s+{n}\b", after, re.I)
-                    or re.search(rf"\b{n}\b[^.:]{{0,80}}\bby\b[^.:]{{0,40}}$", before, re.I)):
+                    or re.search(rf"\b{n}\b[^.:]{{0,80}}\bby\b[^.:]{{0,40}}$", before, re.I)
+                    # the title opens with the noun: 'Interview of …', 'Заявление … Захаровой'
+                    or re.match(rf"\W*(?:[\w\-]+\s+){{0,2}}{n}\b", before, re.I)):
                 return m.speaker, noun
         m = re.search(r"([A-Z][\w\-]+(?:\s+[A-Z][\w\-]+){1,3})[’']s\s+(?:[\w\-]+\s+){0,2}" + n, header)
         if m and not names:
@@ -187,8 +189,12 @@ class SentenceRules:
                 continue
             subs.append(m)
             i += 1
+        refs = self.resolver.references(text, a, b)
+        # 'the Kremlin official' is a person, not the organisation named inside it
+        subs = [m for m in subs if not (m.speaker.kind == "Organization" and any(
+            r.how == "role" and r.start <= m.start and m.end <= r.end for r in refs))]
         spans = [(m.start, m.end) for m in subs]
-        for r in self.resolver.references(text, a, b) + find_sides(text, a, b, lex):
+        for r in refs + find_sides(text, a, b, lex):
             if not any(s <= r.start < e or s < r.end <= e for s, e in spans):
                 subs.append(r)
                 spans.append((r.start, r.end))
@@ -403,7 +409,8 @@ class SentenceRules:
         outside = text[s:e]
         for q in inner:
             outside = outside.replace(text[q[0]:q[1]], " ")
-        if inner and len(re.findall(r"\w+", outside)) <= 2 and len(inner) == 1:
+        # a quotation with at most an article outside it: 'the “discussions are …”'
+        if inner and len(re.findall(r"\w+", outside)) <= 1 and len(inner) == 1:
             qs_, qe_ = self._inner(inner[0])
             return Found(qs_, qe_, kind="direct", cue=cue, cue_type=ctype, framing=framing, reported_by=reporter, **base)
         return Found(s, e, kind="indirect", cue=cue, cue_type=ctype, framing=framing, reported_by=reporter, **base)

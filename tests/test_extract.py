@@ -267,3 +267,17 @@ def test_a_role_naming_an_organisation_is_a_person(tmp_path):
 def test_a_quoted_fragment_in_reported_speech_is_indirect(tmp_path):
     c = one(claims_of(tmp_path, ARTICLE.format("Zakharova noted that the West “continues to pump weapons into Ukraine.”")))
     assert (c.kind, c.words) == ("indirect", "the West “continues to pump weapons into Ukraine.”")
+
+
+def test_transcript_labels_and_questions(tmp_path):
+    text = ARTICLE.format("Question: Will the talks resume in Istanbul soon?\n\n"
+                          "Sergey Lavrov: We are ready to resume the talks in Istanbul at any moment.\n\n"
+                          "This depends on Kiev and on those who stand behind it.\n\n"
+                          "Question: What about sanctions against Russian banks?\n\n"
+                          "Maria Zakharova: Sanctions have never worked and they never will.")
+    got = [(c.speaker.name, c.cue_type, c.words) for c in claims_of(tmp_path, text)]
+    assert got == [
+        ("Sergey Lavrov", "label", "We are ready to resume the talks in Istanbul at any moment."),
+        ("Sergey Lavrov", "label", "This depends on Kiev and on those who stand behind it."),
+        ("Maria Zakharova", "label", "Sanctions have never worked and they never will."),
+    ]

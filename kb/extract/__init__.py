@@ -13,7 +13,7 @@ from ..lexicon import Lexicon, load_lexicon
 from ..readers import DATELINE
 from ..model import Claim, DateFound, Document, Post, SpeakerRef
 from . import dates as d
-from .attribution import (Found, SentenceRules, header_speaker, is_formality, is_structural,
+from .attribution import (Found, SentenceRules, header_speaker, is_formality, is_question, is_structural,
                           label_speaker, signature_speaker)
 from .mentions import Resolver, find_names
 from .text import sentences, strip_span
@@ -162,6 +162,9 @@ def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lex
             continue
         if i < signed_until:
             found += _block_claims(doc, start, end, signer, post.lines[signed_until].text.strip(), "signature", lexicon)
+            continue
+        if is_question(line.text):
+            speaker = None  # the answer's label names the next speaker
             continue
         lab = label_speaker(line.text, lexicon)
         words_start = start

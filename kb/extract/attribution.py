@@ -26,6 +26,8 @@ from .text import quotes, strip_span
 
 _HASHTAGS_ONLY = re.compile(r"^(\s*#\w+)+\s*$")
 _LABEL = re.compile(r"^\W*💬\s*(?P<label>[^:\n]{2,60}?)\s*:\s*")
+_PLAIN_LABEL = re.compile(r"^\W*(?P<label>[A-ZА-ЯЁ][^:\n]{1,60}?)\s*:\s+(?=\S)")
+_QUESTION = re.compile(r"^\W*(?:Question|Q|Вопрос)(?:\s*\([^)]*\))?\s*:", re.I)
 _PUNCT_ONLY = re.compile(r"^[\W_]*$")
 _PARTICIPLE_TAIL = re.compile(r"^\s*,\s*(?P<verb>\w+ing)\s+(?:that\s+)?")
 _UNKNOWN_ORG = re.compile(
@@ -117,7 +119,19 @@ def label_speaker(text: str, lexicon: Lexicon) -> tuple[SpeakerRef | None, int] 
             return SpeakerRef(name=_drop_titles(label.strip()), key=None), m.end()
     if text.lstrip().startswith("💬"):
         return None, text.index("💬") + 1
+    # a transcript: 'Sergey Lavrov: …' where the label is wholly a known name
+    m = _PLAIN_LABEL.match(text)
+    if m:
+        label = m["label"]
+        names = find_names(label, 0, len(label), lexicon)
+        if names and names[0].start == 0 and names[0].end == len(label):
+            return names[0].speaker, m.end()
     return None
+
+
+def is_question(text: str) -> bool:
+    """A transcript's question: what follows is not the last speaker's."""
+    return bool(_QUESTION.match(text))
 
 
 def signature_speaker(text: str, lexicon: Lexicon) -> SpeakerRef | None:

@@ -65,6 +65,7 @@ class Lexicon:
     statement_nouns: list[str]
     collective: list[str]
     readout_passive: list[str]
+    meeting_words: list[str]
     formalities: list[re.Pattern]
     outlets: list[str]
     connectives: list[str]
@@ -168,6 +169,7 @@ def load_lexicon(directory: str | None = None) -> Lexicon:
         statement_nouns=_forms(g, KB.StatementNoun),
         collective=_forms(g, KB.CollectiveSubject),
         readout_passive=_forms(g, KB.ReadoutPassive),
+        meeting_words=_forms(g, KB.MeetingWord),
         formalities=list(_compile(formality)),
         outlets=_forms(g, KB.NewsOutlet),
         connectives=_forms(g, KB.Connective),

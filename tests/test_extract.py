@@ -281,3 +281,12 @@ def test_transcript_labels_and_questions(tmp_path):
         ("Sergey Lavrov", "label", "This depends on Kiev and on those who stand behind it."),
         ("Maria Zakharova", "label", "Sanctions have never worked and they never will."),
     ]
+
+
+def test_readout_with_a_counterpart_missing_from_the_speakers_file(tmp_path):
+    text = dump((None, ["🇷🇺🇮🇳 On March 3, Foreign Minister Sergey Lavrov held talks with the External Affairs "
+                        "Minister of India in Moscow.",
+                        "The Ministers discussed cooperation within BRICS and the SCO."]))
+    c = one(claims_of(tmp_path, text))
+    assert (c.speaker.name, c.cue_type, c.words) == (
+        "Sergey Lavrov", "readout", "discussed cooperation within BRICS and the SCO")

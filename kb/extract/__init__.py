@@ -81,7 +81,8 @@ def date_posts(doc: Document) -> list[DateFound | None]:
 # ---------------------------------------------------------------- claims of a post
 
 def _readout_participants(doc: Document, post: Post, lexicon: Lexicon) -> tuple[SpeakerRef, ...]:
-    """A meeting readout names two or more people in its first line: host first."""
+    """A meeting readout names two or more people in its first line, or one
+    person and a meeting ('held talks', 'встреча'): the participants, host first."""
     first = post.header or (post.lines[0] if post.lines else None)
     if first is None:
         return ()
@@ -89,7 +90,9 @@ def _readout_participants(doc: Document, post: Post, lexicon: Lexicon) -> tuple[
     for m in find_names(doc.text, first.start, first.end, lexicon):
         if m.speaker.kind == "Person" and m.speaker not in people:
             people.append(m.speaker)
-    return tuple(people) if len(people) >= 2 else ()
+    low = first.text.lower()
+    meeting = any(w.lower() in low for w in lexicon.meeting_words)
+    return tuple(people) if len(people) >= 2 or (people and meeting) else ()
 
 
 def _paragraphs(doc: Document, post: Post):

@@ -290,3 +290,9 @@ def test_readout_with_a_counterpart_missing_from_the_speakers_file(tmp_path):
     c = one(claims_of(tmp_path, text))
     assert (c.speaker.name, c.cue_type, c.words) == (
         "Sergey Lavrov", "readout", "discussed cooperation within BRICS and the SCO")
+
+
+def test_the_lead_in_of_a_sentence_can_name_the_topic(tmp_path):
+    text = ARTICLE.format("Commenting on UN reform, Lavrov said that the Security Council should be expanded.")
+    c = one(claims_of(tmp_path, text))
+    assert [(t.key, t.method, t.matched) for t in c.topics if t.key == "un-reform"] == [("un-reform", "context", "UN reform")]

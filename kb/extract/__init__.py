@@ -229,6 +229,14 @@ def _established(doc: Document, post: Post, lexicon: Lexicon) -> set[str]:
     return set(explicit_topics("\n".join(ln.text for ln in lines), lexicon))
 
 
+def _lead_in(doc: Document, f: Found) -> str:
+    """The words of the sentence before the claim: 'Commenting on UN reform, the minister said that'."""
+    if f.in_block or f.line_start >= f.start:
+        return ""
+    parts = sentences(doc.text, f.line_start, f.start)
+    return doc.text[parts[-1][0]:f.start] if parts else ""
+
+
 def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: list[Found],
            established: set[str], lexicon: Lexicon) -> Claim:
     words = doc.text[f.start:f.end]
@@ -247,7 +255,7 @@ def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: 
         cue=f.cue,
         cue_type=f.cue_type,
         date=_claim_date(doc, f, pdate, found),
-        topics=assign(words, established, lexicon),
+        topics=assign(words, established, lexicon, framing=_lead_in(doc, f)),
         co_speakers=f.co_speakers,
         reported_by=f.reported_by or post.forwarded_from,
         language=post.language,

@@ -39,8 +39,13 @@ def tracked_topics(text: str, lexicon: Lexicon) -> frozenset[str]:
     return frozenset(k for k in explicit_topics(text, lexicon) if lexicon.topics[k].tracked)
 
 
-def assign(words: str, established: set[str], lexicon: Lexicon) -> tuple[TopicHit, ...]:
+def assign(words: str, established: set[str], lexicon: Lexicon, framing: str = "") -> tuple[TopicHit, ...]:
+    """Topics named in the words; then those the sentence's lead-in names
+    ('Commenting on UN reform, …'); then context terms of the post's topics."""
     hits = explicit_topics(words, lexicon)
+    for key, hit in explicit_topics(framing, lexicon).items():
+        if key not in hits and lexicon.topics[key].tracked:
+            hits[key] = TopicHit(key, hit.matched, "context", 0.7)
     for key in established:
         if key in hits:
             continue

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from kb.cli import main
 from kb.evaluate import evaluate
 from kb.readers import read_document
+from kb.store import EmbeddedStore, ontology_graph_iri
 
 HERE = Path(__file__).parent
 SEEDS = HERE.parent / "seeds"
@@ -25,11 +28,17 @@ GOLD = HERE / "data" / "gold"
 
 
 @pytest.fixture(scope="module")
-def claims_csv(tmp_path_factory) -> str:
+def seed_store(tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("quality") / "store"
-    runner = CliRunner()
-    result = runner.invoke(main, ["ingest", str(SEEDS), "--store", str(store)])
+    result = CliRunner().invoke(main, ["ingest", str(SEEDS), "--store", str(store)])
     assert result.exit_code == 0, result.output
+    return store
+
+
+@pytest.fixture(scope="module")
+def claims_csv(seed_store) -> str:
+    store = seed_store
+    runner = CliRunner()
     result = runner.invoke(main, ["query", "claims", "--format", "csv", "--store", str(store)])
     assert result.exit_code == 0, result.output
     return result.output
@@ -71,3 +80,17 @@ def test_post_segmentation_matches_the_gold():
         doc = read_document(path)
         got += [(doc.name, p.index, p.start_line, p.end_line) for p in doc.posts]
     assert got == [(g["file"], g["index"], g["start_line"], g["end_line"]) for g in gold]
+
+
+def test_export_of_the_seeds_parses_back_to_the_same_triples(seed_store, tmp_path):
+    out = tmp_path / "kb.ttl"
+    result = CliRunner().invoke(main, ["export", "--format", "turtle", "-o", str(out), "--store", str(seed_store)])
+    assert result.exit_code == 0, result.output
+    stored = Graph()
+    with EmbeddedStore.open(seed_store, read_only=True) as store:
+        for name in [*store.documents(), ontology_graph_iri()]:
+            for triple in store.graph(name):
+                stored.add(triple)
+    exported = Graph().parse(out, format="turtle")
+    assert len(exported) == len(stored) > 1000
+    assert isomorphic(exported, stored)

@@ -75,6 +75,50 @@ def ingest(paths, store_dir, progress) -> None:
 
 
 @main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--graph", "graph_iri", metavar="IRI",
+              help="Load the file into this named graph (else: the default graph, or the quads' own graphs).")
+@store_option
+def load(file, graph_iri, store_dir) -> None:
+    """Load an RDF file (Turtle, N-Triples, TriG, N-Quads, JSON-LD) as it is, validated with SHACL."""
+    with EmbeddedStore.open(store_dir) as store:
+        graphs = pipeline.load(file, store, graph_iri)
+    click.echo(f"loaded {sum(graphs.values())} triple(s) into {len(graphs)} graph(s)")
+
+
+@main.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (loopback only by default).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--query-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              metavar="SECONDS", help="Stop a query that runs longer.")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(min=1),
+              help="Rows (or triples) at most in an answer.")
+@click.option("--max-query-length", default=20_000, show_default=True, type=click.IntRange(min=1),
+              help="Characters at most in a query.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes that run queries.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads of the HTTP server.")
+@click.option("--allow-update", is_flag=True,
+              help="Accept SPARQL Update from requests carrying the token (validated with SHACL).")
+@click.option("--update-token-env", default="KB_UPDATE_TOKEN", show_default=True, metavar="VAR",
+              help="The environment variable that holds the update token.")
+def serve(store_dir, host, port, query_timeout, max_rows, max_query_length, workers, threads,
+          allow_update, update_token_env) -> None:
+    """Serve the store over HTTP: a SPARQL 1.1 endpoint at /sparql, read-only by default."""
+    from .web.server import serve as run_server
+
+    token = os.environ.get(update_token_env, "").strip() if allow_update else None
+    if allow_update and not token:
+        _fail(f"--allow-update needs a token in the environment variable {update_token_env}")
+    run_server(store_dir, host=host, port=port, threads=threads, QUERY_TIMEOUT=query_timeout,
+               MAX_ROWS=max_rows, MAX_QUERY_LENGTH=max_query_length, QUERY_WORKERS=workers,
+               ALLOW_UPDATE=allow_update, UPDATE_TOKEN=token)
+
+
+@main.command()
 @store_option
 def validate(store_dir) -> None:
     """Check every document graph in the store against the SHACL shapes."""

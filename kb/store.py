@@ -175,6 +175,27 @@ class EmbeddedStore:
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot write {graph_iri}: {one_line(exc)}") from None
 
+    def add_to_default_graph(self, graph: Graph) -> None:
+        """Add the triples of ``graph`` to the store's default graph (kb load), in one transaction."""
+        bnodes: dict = {}
+        triples = "\n".join(
+            f"{to_ox(s, bnodes)} {to_ox(p)} {to_ox(o, bnodes)} ." for s, p, o in graph)
+        if not triples:
+            return
+        try:
+            self._ox.update(f"INSERT DATA {{\n{triples}\n}}")
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write the default graph: {one_line(exc)}") from None
+
+    def update(self, sparql: str, base_iri: str | None = None) -> None:
+        """Run a SPARQL Update as it is, in one transaction (kb.updates checks it first)."""
+        try:
+            self._ox.update(sparql, base_iri=base_iri)
+        except SyntaxError as exc:
+            raise QueryError(f"not a valid SPARQL update: {one_line(exc)}") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write: {one_line(exc)}") from None
+
     def set_ontology(self, graph: Graph) -> None:
         self.replace_document(ontology_graph_iri(), graph)
 

@@ -1,0 +1,144 @@
+"""SPARQL Update through SHACL: the write path of ``kb serve --allow-update``.
+
+An update is checked (it must parse; LOAD and SERVICE are refused, they
+fetch from the network), then tried on an in-memory copy of the store; every
+graph it changes is validated with the shapes (kb.validate) and only when
+all of them conform is the update run on the store itself, in one
+transaction.  The store is opened for writing only for that time, so
+``kb ingest`` can write it between updates; while it does, an update is
+refused as busy.
+
+``run_update`` does all this in a child process with a time-out: pySHACL
+flips a process-wide rdflib setting while it runs, which must not happen
+inside the threads of the web server, and a runaway update can be stopped.
+Copying the store for each update is fine for a store of this size (tens of
+thousands of triples), not for millions.
+"""
+from __future__ import annotations
+
+import io
+import multiprocessing
+from dataclasses import dataclass
+from typing import Iterable
+
+from .errors import KbError, QueryError, StoreError, ValidationError
+
+
+@dataclass
+class UpdateResult:
+    status: int  # 200, or the HTTP status of the refusal
+    message: str
+
+
+def _names(node) -> Iterable[str]:
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if isinstance(node, CompValue):
+        yield node.name
+        for value in node.values():
+            yield from _names(value)
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+        for value in node:
+            yield from _names(value)
+
+
+def check_update(sparql: str) -> None:
+    """Parse ``sparql`` as an update; refuse LOAD and SERVICE."""
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    from .store import one_line
+
+    try:
+        parsed = parseUpdate(sparql)
+    except Exception as exc:  # pyparsing's ParseException, and whatever else the grammar raises
+        raise QueryError(f"not a valid SPARQL update: {one_line(exc)}") from None
+    names = set(_names(parsed))
+    if "Load" in names:
+        raise QueryError("LOAD is not allowed: updates write the local store only")
+    if "ServiceGraphPattern" in names:
+        raise QueryError("SERVICE is not allowed: updates run on the local store only")
+
+
+def _graphs(store) -> dict:
+    """{graph name: set of (s, p, o)} of a pyoxigraph store, the default graph under None."""
+    import pyoxigraph as ox
+
+    out: dict = {}
+    for quad in store.quads_for_pattern(None, None, None, None):
+        name = None if isinstance(quad.graph_name, ox.DefaultGraph) else quad.graph_name
+        out.setdefault(name, set()).add((quad.subject, quad.predicate, quad.object))
+    return out
+
+
+def apply_update(store_dir, sparql: str, base_iri: str | None = None) -> list[str]:
+    """Validate the update's effect, then run it on the store; the graphs it changed."""
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from .store import EmbeddedStore, from_ox
+    from .validate import validate_graph
+
+    check_update(sparql)
+    with EmbeddedStore.open(store_dir) as store:
+        dump = io.BytesIO()
+        store.dump(dump, "nq")
+        trial = ox.Store()
+        trial.load(dump.getvalue(), format=ox.RdfFormat.N_QUADS)
+        before = _graphs(trial)
+        try:
+            trial.update(sparql, base_iri=base_iri)
+        except SyntaxError as exc:
+            raise QueryError(f"not a valid SPARQL update: {exc}") from None
+        after = _graphs(trial)
+        changed = [g for g in set(before) | set(after) if before.get(g) != after.get(g)]
+        names = sorted("default graph" if g is None else g.value for g in changed)
+        problems = []
+        for name in changed:
+            graph = Graph()
+            for s, p, o in after.get(name, ()):
+                graph.add((from_ox(s), from_ox(p), from_ox(o)))
+            where = "default graph" if name is None else name.value
+            problems += [f"{where}: {v}" for v in validate_graph(graph)]
+        if problems:
+            raise ValidationError("the update", problems)
+        store.update(sparql, base_iri=base_iri)
+    return names
+
+
+def _child(conn, store_dir, sparql: str, base_iri: str | None) -> None:
+    try:
+        changed = apply_update(store_dir, sparql, base_iri)
+        result = UpdateResult(200, f"updated: {len(changed)} graph(s) changed")
+    except ValidationError as exc:
+        result = UpdateResult(422, str(exc))
+    except StoreError as exc:
+        busy = "in use" in str(exc)
+        result = UpdateResult(503 if busy else 500, str(exc))
+    except KbError as exc:
+        result = UpdateResult(400, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the server must get an answer
+        result = UpdateResult(500, f"the update failed: {type(exc).__name__}: {exc}")
+    conn.send(result)
+    conn.close()
+
+
+def run_update(store_dir, sparql: str, base_iri: str | None, timeout: float) -> UpdateResult:
+    """``apply_update`` in a child process; 503 when it takes longer than ``timeout`` seconds."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(child, str(store_dir), sparql, base_iri), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if parent.poll(timeout):
+            result = parent.recv()
+            process.join(5)
+            return result
+        return UpdateResult(503, f"the update ran longer than {timeout:g} s and was stopped; nothing was written")
+    except EOFError:
+        return UpdateResult(500, "the update process failed")
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+        parent.close()

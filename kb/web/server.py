@@ -1,0 +1,28 @@
+"""``kb serve``: the web app under waitress, a production WSGI server with several threads.
+
+The store is opened read-only once first, so that a missing store is one
+clear error rather than a failing first request; the query workers start
+before the server listens and stop with it.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+
+from ..store import EmbeddedStore
+from . import create_app, sparql
+
+
+def serve(store_dir, host: str = "127.0.0.1", port: int = 8000, threads: int = 8, **settings) -> None:
+    """Serve the app until interrupted; ``settings`` are create_app's (QUERY_TIMEOUT, MAX_ROWS...)."""
+    from waitress import serve as waitress_serve
+
+    EmbeddedStore.open(store_dir, read_only=True).close()  # a StoreError here if there is no store
+    app = create_app({"KB_STORE": str(store_dir), **settings})
+    with app.app_context():
+        pool = sparql.pool()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="kb")
+    finally:
+        pool.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -57,6 +58,70 @@ def check_update(sparql: str) -> None:
         raise QueryError("LOAD is not allowed: updates write the local store only")
     if "ServiceGraphPattern" in names:
         raise QueryError("SERVICE is not allowed: updates run on the local store only")
+
+
+_IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
+_STRING = re.compile(r"\"\"\"(?:[^\\]|\\.)*?\"\"\"|'\'\'(?:[^\\]|\\.)*?'\'\'|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def _top_level_wheres(sparql: str) -> list[int]:
+    """Offsets of each WHERE keyword outside braces, strings, IRIs and comments
+    that opens the pattern of a DELETE/INSERT operation ('DELETE WHERE' takes none)."""
+    out, depth, i, last = [], 0, 0, ""
+    while i < len(sparql):
+        c = sparql[i]
+        m = _STRING.match(sparql, i) if c in "\"'" else _IRI.match(sparql, i) if c == "<" else None
+        if m:
+            i = m.end()
+            continue
+        if c == "#":
+            end = sparql.find("\n", i)
+            i = len(sparql) if end == -1 else end
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif depth == 0 and (c.isalpha() or c == "_") and (i == 0 or not (sparql[i - 1].isalnum() or sparql[i - 1] in "_:")):
+            word = _WORD.match(sparql, i).group(0)
+            if word.upper() == "WHERE" and last != "DELETE":
+                out.append(i)
+            last = word.upper()
+            i += len(word)
+            continue
+        i += 1
+    return out
+
+
+def with_dataset(sparql: str, using: list[str], using_named: list[str]) -> str:
+    """The update with the protocol's using-graph-uri / using-named-graph-uri
+    as USING / USING NAMED clauses of each DELETE/INSERT operation.
+
+    The IRIs are checked to be IRIs before they are written; an update that
+    names its own dataset (USING, WITH) together with the parameters is an
+    error, as the SPARQL 1.1 Protocol says.
+    """
+    import pyoxigraph as ox
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    if not using and not using_named:
+        return sparql
+    check_update(sparql)
+    for op in parseUpdate(sparql).request:
+        if "using" in op or "withClause" in op:
+            raise QueryError("the update names its dataset (USING or WITH) and the request "
+                             "gives using-graph-uri / using-named-graph-uri: give one or the other")
+    try:
+        iris = [ox.NamedNode(i).value for i in [*using, *using_named]]
+    except ValueError as exc:
+        raise QueryError(f"using-graph-uri / using-named-graph-uri: not an IRI: {exc}") from None
+    clause = " ".join([*(f"USING <{i}>" for i in iris[:len(using)]),
+                       *(f"USING NAMED <{i}>" for i in iris[len(using):])]) + " "
+    for at in reversed(_top_level_wheres(sparql)):
+        sparql = sparql[:at] + clause + sparql[at:]
+    check_update(sparql)
+    return sparql
 
 
 def _graphs(store) -> dict:

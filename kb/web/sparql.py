@@ -119,11 +119,13 @@ def run_update(op: protocol.Operation) -> Response:
         return _error(403, "an update needs the update token (Authorization: Bearer TOKEN)")
     if len(op.text) > settings["MAX_QUERY_LENGTH"]:
         return _error(413, f"the update is longer than {settings['MAX_QUERY_LENGTH']} characters")
-    if op.params.getlist("using-graph-uri") or op.params.getlist("using-named-graph-uri"):
-        return _error(400, "using-graph-uri and using-named-graph-uri are not supported: "
-                           "name the graphs in the update (USING, WITH, GRAPH)")
+    try:
+        text = updates.with_dataset(op.text, op.params.getlist("using-graph-uri"),
+                                    op.params.getlist("using-named-graph-uri"))
+    except QueryError as exc:
+        return _error(400, str(exc))
     with _UPDATE_LOCK:  # one update at a time: each opens the store for writing
-        result = updates.run_update(settings["KB_STORE"], op.text, request.base_url,
+        result = updates.run_update(settings["KB_STORE"], text, request.base_url,
                                     settings["UPDATE_TIMEOUT"])
     return _error(result.status, result.message)
 

@@ -36,6 +36,7 @@ class Speaker:
     roles: tuple[str, ...]
     sides: tuple[str, ...] = ()
     signatures: tuple[str, ...] = ()
+    gender: str | None = None  # 'Female' | 'Male' | None
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Lexicon:
     outlets: list[str]
     connectives: list[str]
     generic_roles: list[str]
-    pronouns: list[str]
+    pronouns: dict[str, str | None]  # form -> 'Male' | 'Female' | None
     adverbs: list[str]
     # compiled on first use
     _cache: dict = field(default_factory=dict, repr=False)
@@ -138,6 +139,7 @@ def load_lexicon(directory: str | None = None) -> Lexicon:
                 roles=tuple(_literals(g, s, KB.role)),
                 sides=tuple(_literals(g, s, KB.side)),
                 signatures=tuple(_literals(g, s, KB.signature)),
+                gender=_key(g.value(s, SCHEMA.gender)) if g.value(s, SCHEMA.gender) else None,
             )
     topics = {}
     for s in g.subjects(RDF.type, SKOS.Concept):
@@ -174,7 +176,8 @@ def load_lexicon(directory: str | None = None) -> Lexicon:
         outlets=_forms(g, KB.NewsOutlet),
         connectives=_forms(g, KB.Connective),
         generic_roles=_forms(g, KB.GenericRole),
-        pronouns=_forms(g, KB.Pronoun),
+        pronouns={form: (_key(g.value(s, SCHEMA.gender)) if g.value(s, SCHEMA.gender) else None)
+                  for s in g.subjects(RDF.type, KB.Pronoun) for form in _literals(g, s, KB.form)},
         adverbs=_forms(g, KB.Adverb),
     )
 

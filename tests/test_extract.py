@@ -296,3 +296,11 @@ def test_the_lead_in_of_a_sentence_can_name_the_topic(tmp_path):
     text = ARTICLE.format("Commenting on UN reform, Lavrov said that the Security Council should be expanded.")
     c = one(claims_of(tmp_path, text))
     assert [(t.key, t.method, t.matched) for t in c.topics if t.key == "un-reform"] == [("un-reform", "context", "UN reform")]
+
+
+def test_she_refers_back_to_the_last_woman_who_spoke(tmp_path):
+    text = ARTICLE.format("Zakharova said that the roundtable would take place in Moscow. "
+                          "Peskov said that the Kremlin would not comment. "
+                          "She added that more than 100 ambassadors were invited.")
+    got = [c.speaker.name for c in claims_of(tmp_path, text)]
+    assert got == ["Maria Zakharova", "Dmitry Peskov", "Maria Zakharova"]

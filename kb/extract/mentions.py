@@ -99,12 +99,16 @@ class Resolver:
         self.history.extend(m for m in mentions if m.how in ("name", "unknown", "side"))
         self.history.sort(key=lambda m: m.start)
 
-    def last_person(self, before: int, role_head: str | None = None) -> SpeakerRef | None:
-        """The last speaker before ``before``: who spoke last, else who was named last."""
+    def last_person(self, before: int, role_head: str | None = None, gender: str | None = None) -> SpeakerRef | None:
+        """The last speaker before ``before``: who spoke last, else who was named last
+        (of the pronoun's gender, where the speakers file gives one)."""
         spoke = [h for h in self.speakers if h.start < before]
         named = [h for h in self.history if h.start < before]
         for m in [*reversed(spoke), *reversed(named)]:
             if m.speaker.kind != "Person":
+                continue
+            known = self.lexicon.speakers.get(m.speaker.key or "")
+            if gender and known and known.gender and known.gender != gender:
                 continue
             if role_head is None:
                 return m.speaker
@@ -129,12 +133,12 @@ class Resolver:
                 who = self.last_person(s, None if generic else head)
                 if who:
                     out.append(Mention(s, start + m.end(), s, who, "role"))
-        for form in self.lexicon.pronouns:
+        for form, gender in self.lexicon.pronouns.items():
             for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text[start:end]):
                 s = start + m.start()
                 if inside(s, qs):
                     continue
-                who = self.last_person(s)
+                who = self.last_person(s, gender=gender)
                 if who:
                     out.append(Mention(s, start + m.end(), s, who, "pronoun"))
         return out

@@ -185,6 +185,11 @@ def load_lexicon(directory: str | None = None) -> Lexicon:
 def alias_pattern(alias: str) -> str:
     """A regex for an alias as it may appear in text: word-bounded, flexible
     about spaces after initials, and allowing Russian case endings."""
+    return rf"(?<![\w\-]){alias_body(alias)}(?![\w\-])"
+
+
+def alias_body(alias: str) -> str:
+    """``alias_pattern`` without the word boundaries."""
     parts = [re.escape(p) for p in re.split(r"\s+", alias.strip())]
     body = r"\s+".join(parts)
     body = body.replace(r"\.", r"\.\s?")
@@ -193,4 +198,4 @@ def alias_pattern(alias: str) -> str:
             body = body[:-1] + RU_ENDINGS_A
         else:
             body += RU_ENDINGS
-    return rf"(?<![\w\-]){body}(?![\w\-])"
+    return body

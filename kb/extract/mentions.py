@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..lexicon import Lexicon, alias_pattern
+from ..lexicon import Lexicon, alias_body, alias_pattern
 from ..model import SpeakerRef
 from .text import inside, quotes
 
@@ -42,7 +42,9 @@ def _alias_regexes(lexicon: Lexicon):
     cached = lexicon._cache.get("alias-regexes")
     if cached is None:
         pairs = lexicon.alias_index()
-        combined = re.compile("|".join(f"(?:{alias_pattern(a)})" for a, _ in pairs))
+        # the word boundaries stand outside the alternation, so that the
+        # aliases are only tried where a word begins
+        combined = re.compile(r"(?<![\w\-])(?:" + "|".join(alias_body(a) for a, _ in pairs) + r")(?![\w\-])")
         each = [(re.compile(alias_pattern(a)), k) for a, k in pairs]
         cached = lexicon._cache["alias-regexes"] = (combined, each)
     return cached

@@ -8,31 +8,53 @@ New START).
 """
 from __future__ import annotations
 
-from ..lexicon import Lexicon, Topic
+import re
+
+from ..lexicon import Lexicon
 from ..model import TopicHit
 from .text import sentences
 
 
-def _explicit_in(topic: Topic, text: str) -> TopicHit | None:
-    for patterns, conf in ((topic.patterns, 0.9), (topic.weak_patterns, 0.6)):
-        for p in patterns:
-            for m in p.finditer(text):
-                # the near miss must be in the same sentence as the match
-                sent = next(((a, b) for a, b in sentences(text, 0, len(text)) if a <= m.start() < b), (0, len(text)))
-                window = text[sent[0]:sent[1]]
-                if any(x.search(window) for x in topic.excludes):
-                    continue
-                return TopicHit(topic.key, m.group(0), "explicit", conf)
-    return None
+def _compiled(lexicon: Lexicon):
+    """Every topic's patterns in two expressions, compiled once per lexicon:
+    ``any_`` finds where some pattern matches; ``each`` (one optional lookahead
+    per pattern) tells, at such a place, every pattern that matches there."""
+    cached = lexicon._cache.get("topic-patterns")
+    if cached is None:
+        owners, parts = [], []
+        for topic in lexicon.topics.values():
+            for patterns, conf in ((topic.patterns, 0.9), (topic.weak_patterns, 0.6)):
+                for p in patterns:
+                    owners.append((topic, conf))
+                    parts.append(p.pattern)
+        any_ = re.compile("|".join(f"(?:{p})" for p in parts) or r"(?!)", re.IGNORECASE)
+        each = re.compile("".join(f"(?=(?P<p{i}>{p}))?" for i, p in enumerate(parts)), re.IGNORECASE)
+        cached = lexicon._cache["topic-patterns"] = (any_, each, owners)
+    return cached
 
 
 def explicit_topics(text: str, lexicon: Lexicon) -> dict[str, TopicHit]:
-    hits = {}
-    for topic in lexicon.topics.values():
-        hit = _explicit_in(topic, text)
-        if hit:
-            hits[topic.key] = hit
-    return hits
+    """The topics ``text`` names, each with the words that name it.  A match
+    whose sentence also holds one of the topic's near misses does not count."""
+    any_, each, owners = _compiled(lexicon)
+    found: dict[str, TopicHit] = {}
+    pos = 0
+    while (m := any_.search(text, pos)) is not None:
+        at = each.match(text, m.start())
+        for name, words in at.groupdict().items():
+            if words is None:
+                continue
+            topic, conf = owners[int(name[1:])]
+            best = found.get(topic.key)
+            if best and best.confidence >= conf:
+                continue
+            if topic.excludes:
+                a, b = next(((a, b) for a, b in sentences(text, 0, len(text)) if a <= m.start() < b), (0, len(text)))
+                if any(x.search(text, a, b) for x in topic.excludes):
+                    continue
+            found[topic.key] = TopicHit(topic.key, words, "explicit", conf)
+        pos = m.start() + 1
+    return found
 
 
 def tracked_topics(text: str, lexicon: Lexicon) -> frozenset[str]:

@@ -13,8 +13,8 @@ from ..lexicon import Lexicon, load_lexicon
 from ..readers import DATELINE
 from ..model import Claim, DateFound, Document, Post, SpeakerRef
 from . import dates as d
-from .attribution import (Found, SentenceRules, header_speaker, is_formality, is_question, is_structural,
-                          label_speaker, signature_speaker)
+from .attribution import Found, SentenceRules
+from .blocks import header_speaker, is_formality, is_question, is_structural, label_speaker, signature_speaker
 from .mentions import Resolver, find_names
 from .text import sentences, strip_span
 from .topics import assign, explicit_topics, tracked_topics

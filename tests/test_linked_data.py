@@ -210,10 +210,10 @@ def test_claim_page_escapes_the_quote(client, store):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; is fine</a>" in doc  # the claim, labelled by its words
 
 
-def test_document_text_is_folded_in_a_pre(client):
+def test_document_text_is_shown_once_with_its_claims_marked(client):
     page = client.get("/document/004_f767a744d13e2798.txt", headers={"Accept": BROWSER}).get_data(as_text=True)
-    assert "<details><summary>" in page and "<pre>" in page
-    assert page.count("<pre>") == 1
+    assert page.count('<div class="source">') == 1
+    assert '<mark title="' in page and 'href="/claim/' in page
 
 
 def test_html_links_point_at_local_pages(client):

@@ -50,4 +50,9 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     from . import linked_data
 
     linked_data.init_app(app)
+
+    from . import pages
+
+    pages.init_app(app)
+    from . import explore; explore.init_app(app)
     return app

@@ -15,8 +15,11 @@ extension (``/speaker/sergey-lavrov.ttl``).  Negotiated answers carry
 carry ``Link: rel="alternate"`` to the other formats; none acceptable is 406,
 an IRI the store does not describe is 404.
 
-The RDF of a resource is queries/describe.rq; the HTML page adds the labels
-of queries/labels.rq.  Names from the path are only ever looked up as IRIs.
+The RDF of a resource is queries/describe.rq.  The HTML of a speaker, a
+topic, the topic scheme, a claim or a document, and the data of those pages
+(``?format=json|csv``), are resource_pages.py's; any other resource (a post)
+gets the generic page, with the labels of queries/labels.rq.  Names from the
+path are only ever looked up as IRIs.
 
 ``/export.<ext>`` streams the whole store (dumped into a temporary file,
 then sent in chunks, so memory stays flat); ``/speaker/<key>/claims.<ext>``
@@ -191,6 +194,16 @@ def describe(iri: URIRef) -> Graph | None:
 def resource(segments: list[str], ext: str | None, graph: Graph | None = None):
     """The answer for the IRI of a request path, in the format negotiated."""
     iri = iri_for(*segments)
+    # the pages (resource_pages.py) render the HTML, and the data of a page (?format=json|csv)
+    from . import resource_pages
+
+    if ext is None and resource_pages.wants_data(segments[0]):
+        graph = graph if graph is not None else describe(iri)
+        if graph is None:
+            return not_found(iri)
+        page = resource_pages.answer(segments, iri, graph)
+        if page is not None:
+            return page
     try:
         fmt = negotiate(ext)
     except NotAcceptable as exc:
@@ -200,17 +213,22 @@ def resource(segments: list[str], ext: str | None, graph: Graph | None = None):
     if graph is None:
         return not_found(iri)
     path = local_url(iri)
+    response = None
     if fmt.name == "html":
-        has_claims = len(segments) == 2 and segments[0] in ("speaker", "topic")
-        body = html_page(iri, graph, path, f"{path}/claims.ttl" if has_claims else None)
+        response = resource_pages.answer(segments, iri, graph)
+        if response is None:
+            has_claims = len(segments) == 2 and segments[0] in ("speaker", "topic")
+            body = html_page(iri, graph, path, f"{path}/claims.ttl" if has_claims else None)
     else:
         body = serialize(graph, fmt)
-    response = Response(body, content_type=content_type(fmt.media_type))
+    if response is None:
+        response = Response(body, content_type=content_type(fmt.media_type))
     if ext is None:  # negotiated: say so, and where this variant lives
         response.vary.add("Accept")
         response.headers["Content-Location"] = f"{path}.{fmt.ext}"
     response.headers["Link"] = ", ".join(
-        f'<{path}.{f.ext}>; rel="alternate"; type="{f.media_type}"' for f in FORMATS if f is not fmt)
+        [f'<{path}.{f.ext}>; rel="alternate"; type="{f.media_type}"' for f in FORMATS if f is not fmt]
+        + ([response.headers["Link"]] if "Link" in response.headers else []))
     return response
 
 
@@ -294,8 +312,9 @@ def _short(iri: str) -> str:
 
 def not_found(iri: URIRef):
     if wants_html():
-        body = render_template("resource.html", missing=True, iri=str(iri))
-        return Response(body, status=404, content_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+        from .pages import not_found_page
+
+        return not_found_page(str(iri))
     return Response(f"Not found: {iri}\n", status=404, content_type="text/plain; charset=utf-8",
                     headers={"Vary": "Accept"})
 

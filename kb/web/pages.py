@@ -1,0 +1,227 @@
+"""The browsing pages: home (/), speakers (/speakers), and the plumbing every page shares.
+
+Each view computes its data once — rows from a named query of queries/*.rq,
+parameters bound as typed terms by kb.queries — and ``respond`` renders
+them as HTML, or, by ``?format=json|csv|ttl``, as data.  The HTML shows
+one page of rows (LIMIT/OFFSET in the SPARQL, from clamped integers); the
+data formats give every row of the same filtered view.  Filters live in the
+URL.  The pages of speakers, topics, claims and documents (the HTML of
+their Linked Data IRIs) are in resource_pages.py.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import OWL, PROV, SKOS, XSD
+
+from .. import queries
+from ..errors import QueryError
+from ..store import SelectResult
+from .linked_data import get_store, local_url
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+PAGE_SIZE = 25
+MAX_PAGE = 10_000
+LATEST = 10  # claims on the home page
+DATA_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+                "ttl": "text/turtle; charset=utf-8"}
+KB = Namespace("https://w3id.org/kb/ns#")
+SCHEMA = Namespace("https://schema.org/")
+# how a column of a view is written in Turtle (the row's first column is its subject)
+PREDICATES = {
+    "quote": SCHEMA.text, "speaker": SCHEMA.author, "document": PROV.wasDerivedFrom,
+    "topics": SCHEMA.about, "topic": SCHEMA.about, "name": SCHEMA.name, "speakerName": None,
+    "label": SKOS.prefLabel, "definition": SKOS.definition, "sameAs": OWL.sameAs,
+    "roles": KB.role, "aliases": SKOS.altLabel, "start": KB.startOffset, "end": KB.endOffset,
+}
+DATES = {10: XSD.date, 7: XSD.gYearMonth, 4: XSD.gYear}
+
+
+class BadRequest(Exception):
+    """A filter value the view cannot use: a 400 page, never a 500."""
+
+
+# ---------------------------------------------------------------- data
+
+def select(name: str, values: dict | None = None, limit: int | None = None,
+           offset: int = 0) -> list[dict]:
+    """Rows of queries/NAME.rq as {column: plain string}, hidden columns left out.
+
+    ``limit``/``offset`` are clamped integers appended as LIMIT/OFFSET.
+    """
+    query = queries.load_query(name)
+    try:
+        bindings, _ = queries.bind(query, {k: v for k, v in (values or {}).items() if v not in (None, "")})
+    except QueryError as exc:
+        raise BadRequest(str(exc)) from None
+    text = query.text
+    if limit is not None:
+        text += f"\nLIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
+    result = get_store().query(text, bindings)
+    keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
+    return queries.as_dicts(SelectResult([result.variables[i] for i in keep],
+                                         [tuple(r[i] for i in keep) for r in result.rows]))
+
+
+def clamp(raw: str | None, low: int, high: int, default: int) -> int:
+    try:
+        return min(max(int(raw), low), high)
+    except (TypeError, ValueError):
+        return default
+
+
+def key_of(iri: str) -> str:
+    return iri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some parameters changed (None removes one)."""
+    args = {k: v for k, v in request.args.items()}
+    for k, v in changes.items():
+        if v is None:
+            args.pop(k, None)
+        else:
+            args[k] = v
+    query = urlencode(args)
+    return request.path + (f"?{query}" if query else "")
+
+
+# ---------------------------------------------------------------- answers
+
+@dataclass
+class View:
+    """What a page shows: an HTML template with its context, and the rows its data formats give."""
+
+    template: str
+    title: str
+    context: dict = field(default_factory=dict)
+    rows: list[dict] | None = None  # every row of the view, for json/csv/ttl
+    columns: list[str] | None = None
+    graph: Graph | None = None  # the Turtle, when it is not made from the rows
+
+
+def wanted_format() -> str | None:
+    fmt = (request.args.get("format") or "").lower()
+    return fmt if fmt in DATA_FORMATS else None
+
+
+def respond(view: View, status: int = 200) -> Response:
+    fmt = wanted_format()
+    if fmt and view.rows is not None:
+        return Response(render_data(view, fmt), status=status, content_type=DATA_FORMATS[fmt])
+    formats = []
+    if view.rows is not None:  # a page may send its Turtle elsewhere (the resource's own RDF, a full export)
+        formats = [(f, view.context.get(f"{f}_url") or url_with(format=f, page=None)) for f in DATA_FORMATS]
+    body = render_template(view.template, title=view.title, formats=formats, local=local_url,
+                           key_of=key_of, url_with=url_with, **view.context)
+    response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    if formats:
+        response.headers["Link"] = ", ".join(
+            f'<{url}>; rel="alternate"; type="{DATA_FORMATS[f].split(";")[0]}"' for f, url in formats)
+    return response
+
+
+def render_data(view: View, fmt: str) -> str | bytes:
+    columns = view.columns or (list(view.rows[0]) if view.rows else [])
+    if fmt == "json":
+        return json.dumps({"title": view.title, "columns": columns, "rows": view.rows},
+                          ensure_ascii=False, indent=1) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(view.rows)
+        return out.getvalue()
+    graph = view.graph if view.graph is not None else rows_graph(view.rows)
+    return graph.serialize(format="turtle", encoding="utf-8")
+
+
+def rows_graph(rows: list[dict]) -> Graph:
+    """The rows as RDF: the first column is the subject, known columns become their properties."""
+    g = Graph()
+    for prefix, ns in queries.prefixes().items():
+        g.bind(prefix, ns)
+    for row in rows:
+        items = list(row.items())
+        if not items or not items[0][1]:
+            continue
+        subject = URIRef(items[0][1])
+        for column, value in items[1:]:
+            if column == "date" and len(value) in DATES:
+                g.add((subject, KB.statedOn, Literal(value, datatype=DATES[len(value)])))
+            predicate = PREDICATES.get(column)
+            if predicate is None or not value:
+                continue
+            parts = value.split(" | ") if column in ("roles", "aliases") else (
+                value.split() if column == "topics" else [value])
+            for part in parts:
+                if column in ("speaker", "document", "topics", "topic", "sameAs"):
+                    g.add((subject, predicate, URIRef(part)))
+                elif column in ("start", "end"):
+                    g.add((subject, predicate, Literal(int(part))))
+                else:
+                    g.add((subject, predicate, Literal(part)))
+    return g
+
+
+def bad_request(message: str) -> Response:
+    if wanted_format():
+        return Response(f"Bad request: {message}\n", status=400, content_type="text/plain; charset=utf-8")
+    body = render_template("pages/error.html", title="Bad request", message=message)
+    return Response(body, status=400, content_type="text/html; charset=utf-8")
+
+
+def not_found_page(what: str) -> Response:
+    body = render_template("pages/error.html", title="Not found",
+                           message=f"The knowledge base has nothing about {what}.", iri=what)
+    return Response(body, status=404, content_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+
+
+# ---------------------------------------------------------------- home and speakers
+
+@bp.route("/")
+def home():
+    stats = select("stats")
+    dates = select("date-range")
+    topics = select("topic-list")
+    latest = select("latest-claims", limit=LATEST)
+    totals = {**(stats[0] if stats else {}), **(dates[0] if dates else {})}
+    view = View("pages/home.html", "Home",
+                {"totals": totals, "topics": topics, "latest": latest},
+                rows=[{"what": k, "value": v} for k, v in totals.items()], columns=["what", "value"],
+                graph=rows_graph(topics))
+    return respond(view)
+
+
+SORTS = {"name": lambda r: ((r["name"] or r["speaker"]).lower(),),
+         "count": lambda r: (-int(r["claims"] or 0), (r["name"] or r["speaker"]).lower())}
+
+
+@bp.route("/speakers")
+def speakers():
+    sort = request.args.get("sort", "name")
+    if sort not in SORTS:
+        return bad_request(f"sort must be one of: {', '.join(SORTS)}")
+    rows = sorted(select("speaker-list"), key=SORTS[sort])
+    view = View("pages/speakers.html", "Speakers", {"speakers": rows, "sort": sort}, rows=rows)
+    return respond(view)
+
+
+def page_not_found(exc):
+    """An unknown URL: the 404 page for a browser, the plain answer otherwise."""
+    if request.accept_mimetypes.best_match(["text/plain", "text/html"]) == "text/html":
+        return not_found_page(request.path)
+    return exc
+
+
+def init_app(app) -> None:
+    """Register the pages on ``app``, and the 404 page for URLs no route knows."""
+    app.register_blueprint(bp)
+    app.register_error_handler(404, page_not_found)

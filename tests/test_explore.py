@@ -1,0 +1,219 @@
+"""The SPARQL page (/sparql/ui) and the search page (/search), through Flask's test client.
+
+The store holds the hand-built documents of conftest.DOCS (five claims);
+queries of the SPARQL page run on worker processes, as at the endpoint.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from markupsafe import escape
+
+from conftest import fill
+from kb import queries
+from kb.store import EmbeddedStore
+from kb.web import create_app, explore
+
+GRAPH_TYPES = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+CLAIMS = "PREFIX schema: <https://schema.org/> SELECT ?claim ?text WHERE { ?claim schema:text ?text } ORDER BY ?text"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, ontology):
+    store_dir = tmp_path_factory.mktemp("explore") / "store"
+    with EmbeddedStore.open(store_dir) as store:
+        fill(store, ontology)
+    app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1,
+                      "QUERY_TIMEOUT": 30})
+    yield app
+    pool = app.extensions.get("kb_query_pool")
+    if pool is not None:
+        pool.close()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.test_client()
+
+
+def page(client, path: str, status: int = 200, **params) -> str:
+    response = client.get(path + ("?" + urlencode(params) if params else ""))
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def links(text: str, cls: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(rf'<a href="([^"]*)"[^>]*class="{cls}"', text)]
+
+
+# ---------------------------------------------------------------- the SPARQL page
+
+def test_the_examples_are_the_named_queries(client):
+    text = page(client, "/sparql/ui")
+    for name in queries.query_names():
+        summary = queries.load_query(name).summary
+        assert f'<option value="{name}">{escape(name)}: {escape(summary)}</option>' in text
+        assert f'/sparql/ui?example={name}"' in text  # a link for each: works without JS
+    assert "<textarea" in text and 'method="get"' in text
+    assert 'id="results"' not in text  # nothing run yet
+
+
+def test_an_example_link_fills_the_textarea_and_runs(client):
+    text = page(client, "/sparql/ui", example="claims")
+    assert escape(queries.load_query("claims").text) in text
+    assert '<option value="claims" selected>' in text
+    assert text.count('<tr><td>') == 6  # conftest.DOCS: five claims, one with two topics
+
+
+def test_a_select_is_a_table_with_its_downloads(client):
+    text = page(client, "/sparql/ui", query=CLAIMS)
+    assert "<th>claim</th><th>text</th>" in text
+    assert "5 rows" in text
+    assert "No comment on that" in text
+    assert 'href="/claim/' not in text  # the claims of conftest are document IRIs with a fragment…
+    assert 'href="/document/001_lavrov.txt#claim-0"' in text  # …and link to this server
+    downloads = links(text, "download")
+    assert [parse_qs(urlsplit(u).query)["format"] for u in downloads] == [["json"], ["xml"], ["csv"], ["tsv"]]
+    for url in downloads:
+        assert urlsplit(url).path == "/sparql"
+        assert parse_qs(urlsplit(url).query)["query"] == [CLAIMS]
+        assert client.get(url).status_code == 200
+    rows = list(csv.reader(io.StringIO(client.get(downloads[2]).get_data(as_text=True))))
+    assert len(rows) == 6
+
+
+def test_construct_and_ask_get_their_own_downloads(client):
+    construct = queries.load_query("export-claims").text
+    text = page(client, "/sparql/ui", query=construct)
+    assert "<th>subject</th><th>predicate</th><th>object</th>" in text
+    formats = [parse_qs(urlsplit(u).query)["format"][0] for u in links(text, "download")]
+    assert formats == ["turtle", "nt", "jsonld", "rdfxml"]
+    for url, media_type in zip(links(text, "download"), GRAPH_TYPES):
+        response = client.get(url)
+        assert response.status_code == 200 and response.mimetype == media_type
+    text = page(client, "/sparql/ui", query="ASK { ?s ?p ?o }")
+    assert '<p class="boolean">true</p>' in text
+    assert [parse_qs(urlsplit(u).query)["format"][0] for u in links(text, "download")] == ["json", "xml"]
+    assert all(client.get(u).status_code == 200 for u in links(text, "download"))
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT ?s WHERE { ?s ?p }", "not a valid SPARQL query"),
+    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+])
+def test_errors_are_a_message_not_a_500(client, query, message):
+    text = page(client, "/sparql/ui", status=400, query=query)
+    assert 'class="error"' in text and message in text
+    assert "download" not in text.split('id="results"')[1]
+    assert escape(query) in text  # the query stays in the textarea, to be fixed
+
+
+def test_a_long_query_and_a_time_out_are_messages(app):
+    app.config.update(MAX_QUERY_LENGTH=50)
+    try:
+        text = page(app.test_client(), "/sparql/ui", status=413, query=CLAIMS)
+    finally:
+        app.config.update(MAX_QUERY_LENGTH=20_000)
+    assert "longer than 50 characters" in text
+    app.config.update(QUERY_TIMEOUT=0.5)
+    try:
+        heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+        text = page(app.test_client(), "/sparql/ui", query=heavy)
+    finally:
+        app.config.update(QUERY_TIMEOUT=30)
+    assert "was stopped" in text
+
+
+def test_the_load_button_works_without_javascript(client):
+    text = page(client, "/sparql/ui", example="speakers", load="1", query="ASK { ?s ?p ?o }")
+    assert escape(queries.load_query("speakers").text) in text
+    assert '<p class="boolean">' not in text
+
+
+# ---------------------------------------------------------------- the search page
+
+def search(client, **params):
+    return client.get("/search?" + urlencode(params))
+
+
+def test_search_finds_the_words_and_marks_them(client):
+    text = page(client, "/search", q="REFORM")
+    assert "1 claim" in text
+    assert "The UN needs <mark>reform</mark>" in text
+    assert 'href="/speaker/maria-zakharova"' in text
+    assert 'href="/document/002_zakharova.txt#claim-0"' in text
+    assert page(client, "/search").count('class="hit"') == 0  # no words, no search
+
+
+def test_facets_count_the_results_and_add_a_filter(client):
+    text = page(client, "/search", q="e")  # every claim of conftest.DOCS has an 'e'
+    assert "5 claims" in text
+    speakers = re.search(r'data-facet="speaker">(.*?)</section>', text, re.S).group(1)
+    assert re.search(r'/search\?q=e&amp;speaker=sergey-lavrov">Sergey Lavrov</a> <span class="count">3<', speakers)
+    years = re.search(r'data-facet="year">(.*?)</section>', text, re.S).group(1)
+    assert re.findall(r">(\d{4})</a> <span class=\"count\">(\d+)<", years) == [("2025", "3"), ("2024", "1")]
+    kinds = re.search(r'data-facet="kind">(.*?)</section>', text, re.S).group(1)
+    assert re.findall(r'kind=(\w+)">', kinds) == ["direct", "indirect"]
+    filtered = page(client, "/search", q="e", speaker="sergey-lavrov", topic="istanbul-talks")
+    assert "1 claim" in filtered and "Istanbul" in filtered
+    assert "<strong>Sergey Lavrov</strong>" in filtered  # the chosen filter is no link
+    assert page(client, "/search", q="e", year="2024").count('class="hit"') == 1
+    assert page(client, "/search", q="e", kind="indirect").count('class="hit"') == 2
+    assert page(client, "/search", q="e", topic="no-such-topic").count('class="hit"') == 0
+
+
+def test_search_pages(client, monkeypatch):
+    monkeypatch.setattr(explore, "PAGE_SIZE", 2)
+    first = page(client, "/search", q="e")
+    assert first.count('class="hit"') == 2 and "page 1 of 3" in first
+    assert 'href="/search?q=e&amp;page=2" rel="next"' in first
+    last = page(client, "/search", q="e", page="3")
+    assert last.count('class="hit"') == 1 and 'rel="prev"' in last and 'rel="next"' not in last
+    for wild in ("999999999999", "-5", "x"):  # clamped, never an error
+        assert page(client, "/search", q="e", page=wild).count('class="hit"') in (1, 2)
+    data = search(client, q="e", page="2", format="json").get_json()
+    assert data["page"] == 2 and data["pages"] == 3 and len(data["results"]) == 2
+
+
+def test_search_as_json_and_csv(client):
+    data = search(client, q="reform", format="json").get_json()
+    assert data["total"] == 1 and data["q"] == "reform"
+    assert data["results"][0]["quote"] == "The UN needs reform\nof the Security Council"
+    assert data["results"][0]["topics"] == ["https://kb.example.org/topic/un-reform"]
+    assert {f["key"] for f in data["facets"]["topic"]} == {"un-reform"}
+    response = search(client, q="reform", format="csv")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["claim", "speaker", "speakerName", "date", "kind", "topics", "quote", "document"]
+    assert len(rows) == 2 and rows[1][2] == "Maria Zakharova"
+    assert search(client, q="reform", format="pdf").status_code == 400
+    html_answer = search(client, q="reform")
+    assert "format=json" in html_answer.headers["Link"]
+
+
+@pytest.mark.parametrize("evil", ['"} UNION {', '"}} UNION { ?s ?p ?o } #', "') || true || ('", "<script>x</script>"])
+def test_injection_strings_are_only_words(client, evil):
+    text = page(client, "/search", q=evil)
+    assert "0 claims" in text and 'class="hit"' not in text
+    assert "<script>x</script>" not in text
+    assert json.loads(search(client, q=evil, format="json").get_data())["total"] == 0
+
+
+# ---------------------------------------------------------------- the CI script
+
+def test_ci_runs_the_readme_test_command():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"Install kb with its test dependencies and run the tests:\s*```sh\n(.+?)\n```", readme).group(1)
+    script = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert script[-1] == command  # the last thing CI does is exactly what the README says
+    assert "playwright install" not in "\n".join(script)  # Debian's Chromium, never Playwright's download
+

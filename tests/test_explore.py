@@ -181,6 +181,12 @@ def test_search_pages(client, monkeypatch):
         assert page(client, "/search", q="e", page=wild).count('class="hit"') in (1, 2)
     data = search(client, q="e", page="2", format="json").get_json()
     assert data["page"] == 2 and data["pages"] == 3 and len(data["results"]) == 2
+    # without a page, the data formats export the whole view, every page of it
+    everything = search(client, q="e", format="json").get_json()
+    assert len(everything["results"]) == everything["total"] == 5
+    rows = list(csv.reader(io.StringIO(search(client, q="e", format="csv").get_data(as_text=True))))
+    assert len(rows) == 1 + 5
+    assert 'href="/search?q=e&amp;format=json"' in first
 
 
 def test_search_as_json_and_csv(client):

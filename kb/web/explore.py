@@ -252,9 +252,11 @@ def search():
     offset = (page - 1) * PAGE_SIZE
     shown = hits[offset:offset + PAGE_SIZE]
     facets = facet_counts(hits)
+    # 'export this view': the data formats give every result, unless a page is asked for
+    exported = shown if "page" in request.args else hits
     if fmt == "json":
         doc = {"q": text, "filters": filters, "total": len(hits), "page": page, "pages": pages,
-               "pageSize": PAGE_SIZE, "results": [_hit_dict(h) for h in shown],
+               "pageSize": PAGE_SIZE, "results": [_hit_dict(h) for h in exported],
                "facets": {name: [{"key": k, "label": label, "count": n} for k, label, n in values]
                           for name, values in facets.items()}}
         return Response(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
@@ -263,14 +265,14 @@ def search():
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["claim", "speaker", "speakerName", "date", "kind", "topics", "quote", "document"])
-        for h in shown:
+        for h in exported:
             writer.writerow([h.claim, h.speaker, h.speaker_name, h.date, h.kind,
                              " ".join(iri for iri, _ in h.topics), h.quote, h.document])
         return Response(out.getvalue(), content_type="text/csv; charset=utf-8")
     html = render_template(
         "search.html", text=text, filters=filters, hits=shown, total=len(hits), page=page, first=offset + 1,
         pages=pages, facets=facets, marked=marked, local_url=linked_data.local_url, url=_url,
-        formats={f: _url(format=f, page=page if page > 1 else None) for f in ("json", "csv")})
+        formats={f: _url(format=f) for f in ("json", "csv")})
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Link"] = f'<{_url(format="json")}>; rel="alternate"; type="application/json"'
     return response

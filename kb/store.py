@@ -19,6 +19,7 @@ they reach the store.
 from __future__ import annotations
 
 import functools
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Mapping
@@ -140,7 +141,14 @@ class EmbeddedStore:
                     raise StoreError(f"{path}: no store here (run `kb ingest` first)")
                 return cls(ox.Store.read_only(str(path)), path, read_only=True)
             path.mkdir(parents=True, exist_ok=True)
-            return cls(ox.Store(str(path)), path)
+            try:
+                return cls(ox.Store(str(path)), path)
+            except OSError:
+                # The lock goes with the last reference to a closed store, and
+                # a query's result iterator kept in a reference cycle holds one
+                # until the garbage collector runs: collect, then try again.
+                gc.collect()
+                return cls(ox.Store(str(path)), path)
         except OSError as exc:
             message = one_line(exc)
             if "lock" in message.lower():

@@ -217,7 +217,8 @@ def test_ingest_the_seeds_twice_gives_the_same_store(runner, store_dir):
     with EmbeddedStore.open(store_dir) as store:
         once = count_triples(store)
         graphs = {name: store.graph(name) for name in store.documents()}
-    assert kb(runner, "ingest", SEEDS, "--store", store_dir).exit_code == 0
+    again = kb(runner, "ingest", SEEDS, "--store", store_dir)
+    assert again.exit_code == 0, again.output
     with EmbeddedStore.open(store_dir) as store:
         assert count_triples(store) == once
         assert sorted(store.documents()) == sorted(graphs)

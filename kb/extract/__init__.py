@@ -182,7 +182,9 @@ def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lex
         for a, b in sentences(text, start, end):
             found += rules.claims(a, b, start)
     established = _established(doc, post, lexicon)
-    return [_claim(doc, post, f, pdate, found, established, lexicon) for f in _dedupe(found)]
+    anchor = doc.published or (pdate.value if pdate else None)
+    own = {id(f): _own_date(doc, f, anchor) for f in found if not f.in_block}  # each sentence dated once
+    return [_claim(doc, post, f, pdate, found, own, established, lexicon) for f in _dedupe(found)]
 
 
 def _dedupe(found: list[Found]) -> list[Found]:
@@ -195,20 +197,19 @@ def _dedupe(found: list[Found]) -> list[Found]:
     return out
 
 
-def _claim_date(doc: Document, f: Found, pdate: DateFound | None, found: list[Found]) -> DateFound | None:
+def _claim_date(f: Found, pdate: DateFound | None, found: list[Found],
+                own: dict[int, DateFound | None]) -> DateFound | None:
+    """A block's paragraphs take the post's date; a sentence its own words' date,
+    else the same speaker's nearest statement in the post that has one, else the post's."""
     if f.in_block:
         return pdate
-    anchor = doc.published or (pdate.value if pdate else None)
-    own = _own_date(doc, f, anchor)
-    if own:
-        return own
-    # the same speaker's nearest statement in the post that is dated by its own words
+    if own[id(f)]:
+        return own[id(f)]
     dated = [(abs(g.start - f.start), g) for g in found
-             if g is not f and not g.in_block and g.speaker == f.speaker and _own_date(doc, g, anchor)]
+             if g is not f and not g.in_block and g.speaker == f.speaker and own[id(g)]]
     if dated:
-        g = min(dated, key=lambda x: x[0])[1]
-        own = _own_date(doc, g, anchor)
-        return DateFound(own.value, "inferred", f"{own.evidence} (the speaker's statement nearby)")
+        near = own[id(min(dated, key=lambda x: x[0])[1])]
+        return DateFound(near.value, "inferred", f"{near.evidence} (the speaker's statement nearby)")
     return pdate
 
 
@@ -238,7 +239,7 @@ def _lead_in(doc: Document, f: Found) -> str:
 
 
 def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: list[Found],
-           established: set[str], lexicon: Lexicon) -> Claim:
+           own: dict[int, DateFound | None], established: set[str], lexicon: Lexicon) -> Claim:
     words = doc.text[f.start:f.end]
     confidence = CONFIDENCE.get(f.cue_type, 0.7)
     if f.resolved_by in ("pronoun", "role", "collective", "side"):
@@ -254,7 +255,7 @@ def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: 
         kind=f.kind,
         cue=f.cue,
         cue_type=f.cue_type,
-        date=_claim_date(doc, f, pdate, found),
+        date=_claim_date(f, pdate, found, own),
         topics=assign(words, established, lexicon, framing=_lead_in(doc, f)),
         co_speakers=f.co_speakers,
         reported_by=f.reported_by or post.forwarded_from,

@@ -19,6 +19,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def seed_store(store_dir):
+    """A store at ``store_dir`` holding the repository's seeds."""
+    from kb import config, pipeline
+    from kb.store import EmbeddedStore
+
+    with EmbeddedStore.open(store_dir) as store:
+        report = pipeline.ingest([config.seeds_dir()], store, progress=False)
+    assert report.ok and report.claims > 0
+    return store_dir
+
+
 @contextlib.contextmanager
 def running_server(store_dir, *options: str, env: dict | None = None):
     """Start ``kb serve --store store_dir OPTIONS`` (``env`` added to the environment) and yield

@@ -21,9 +21,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from kb import config, pipeline
-from kb.store import EmbeddedStore
-from live_server import running_server
+from kb import config
+from live_server import running_server, seed_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +40,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    store_dir = tmp_path_factory.mktemp("browser") / "store"
-    with EmbeddedStore.open(store_dir) as store:
-        report = pipeline.ingest([config.seeds_dir()], store, progress=False)
-    assert report.ok and report.claims > 0
+    store_dir = seed_store(tmp_path_factory.mktemp("browser") / "store")
     with running_server(store_dir) as url:
         yield url.removesuffix("/sparql")
 

@@ -26,11 +26,11 @@ from rdflib.namespace import Namespace
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CONSTRUCT as CONSTRUCT_FORM, JSON, SELECT as SELECT_FORM, TURTLE, SPARQLWrapper
 
-from kb import config, pipeline, queries
+from kb import queries
 from kb.cli import main
 from kb.store import EmbeddedStore, from_ox
 from kb.web import create_app
-from live_server import free_port, running_server
+from live_server import free_port, running_server, seed_store
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 TIMEOUT = 1.5  # seconds: the endpoint's query time-out in these tests
@@ -43,10 +43,7 @@ ASK = "PREFIX schema: <https://schema.org/> ASK { ?claim a schema:Claim }"
 
 @pytest.fixture(scope="module")
 def seeds_store(tmp_path_factory):
-    store_dir = tmp_path_factory.mktemp("endpoint") / "store"
-    with EmbeddedStore.open(store_dir) as store:
-        report = pipeline.ingest([config.seeds_dir()], store, progress=False)
-    assert report.ok and report.claims > 0
+    store_dir = seed_store(tmp_path_factory.mktemp("endpoint") / "store")
     return store_dir
 
 

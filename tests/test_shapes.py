@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
@@ -19,7 +18,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 from kb import config, rdf, validate
 from kb.model import Claim, DateFound, Document, Post, SpeakerRef, TopicHit
 
-from test_rdf import make_ontology_dir
+from test_rdf import test_ontology  # noqa: F401 - the same autouse fixture: the test ontology folder
 from kb.rdf import KB, SCHEMA
 
 REAL_ONTOLOGY = config.PROJECT_DIR / "ontology"
@@ -27,14 +26,6 @@ REAL_ONTOLOGY = config.PROJECT_DIR / "ontology"
 TEXT = "Lavrov said the New START treaty expires soon.\nThe talks went well.\n"
 WORDS = "the New START treaty expires soon"
 NAME = "001_lavrov.txt"
-
-
-@pytest.fixture(autouse=True)
-def test_ontology(tmp_path, monkeypatch) -> Path:
-    directory = make_ontology_dir(tmp_path)
-    monkeypatch.setenv("KB_ONTOLOGY", str(directory))
-    monkeypatch.delenv("KB_BASE", raising=False)
-    return directory
 
 
 def good_graph() -> Graph:

@@ -77,7 +77,9 @@ class Lexicon:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def verb(self, form: str) -> Verb | None:
-        table = self._cache.setdefault("verbs", {v.form.lower(): v for v in self.verbs})
+        table = self._cache.get("verbs")
+        if table is None:
+            table = self._cache["verbs"] = {v.form.lower(): v for v in self.verbs}
         return table.get(form.lower())
 
     def alias_index(self) -> list[tuple[str, str]]:

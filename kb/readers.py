@@ -1,14 +1,19 @@
 """Reading sources: raw bytes -> Document and its Posts.
 
-This module owns decoding a file, telling a Telegram channel dump from an
-article, cutting a dump into posts (each body printed twice, see
-gold/NOTES-seeds.md "Segmentation judgement calls"), and the few facts a
-document states about itself: its title, its date line, the language of each
-post.  No RDF, no network.  Every offset points into ``Document.text``, the
-decoded file with CRLF turned into LF and nothing else changed.
+This module owns the size limit of a document (``max_document_bytes``),
+decoding a file, telling a Telegram channel dump from an article, cutting a
+dump into posts (each body printed twice, see gold/NOTES-seeds.md
+"Segmentation judgement calls"; a post that repeats an earlier one word for
+word, as in a dump exported twice into one file, is read once), and the few
+facts a document states about itself: its title, its date line (a date that
+does not exist, such as 2025-02-30, or one later than the day of reading is
+not taken), the language of each post.  No RDF, no network.  Every offset
+points into ``Document.text``, the decoded file with CRLF turned into LF and
+nothing else changed.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import hashlib
@@ -20,6 +25,28 @@ from typing import Iterable, Iterator
 
 from .errors import InputError
 from .model import Document, Line, Post
+
+# The largest document read by default (bytes).  Extraction and validation
+# take time in proportion to a document's size (a few seconds for a megabyte
+# of text, the better part of a minute for 5 MB, see bench/RESULTS.md); a
+# bigger file is refused with a one-line error rather than held for minutes.
+# The environment variable raises or lowers the limit.
+MAX_DOCUMENT_BYTES = 2_000_000
+MAX_DOCUMENT_BYTES_ENV = "KB_MAX_DOCUMENT_BYTES"
+
+
+def max_document_bytes() -> int:
+    """The size limit in force: $KB_MAX_DOCUMENT_BYTES, else MAX_DOCUMENT_BYTES."""
+    value = os.environ.get(MAX_DOCUMENT_BYTES_ENV, "").strip().replace("_", "")
+    if not value:
+        return MAX_DOCUMENT_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        raise InputError(f"${MAX_DOCUMENT_BYTES_ENV}", f"not a number of bytes: {value!r}") from None
+    if limit <= 0:
+        raise InputError(f"${MAX_DOCUMENT_BYTES_ENV}", f"must be a positive number of bytes, not {limit}")
+    return limit
 
 # ---------------------------------------------------------------- line kinds
 
@@ -106,12 +133,27 @@ def decode(data: bytes, path) -> str:
         raise InputError(path, "binary file (contains NUL bytes), not text")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        bad = e
+    if _damaged_utf8(data):
+        line = data.count(b"\n", 0, bad.start) + 1
+        column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1) + 1
+        raise InputError(path, f"UTF-8 with broken bytes: the first at line {line}, column {column} "
+                               f"(byte offset {bad.start}: {data[bad.start:bad.end].hex(' ')})")
     text = _as_cp1251(data)
     if text is None:
         raise InputError(path, "not UTF-8 text (nor UTF-16 with a byte order mark, nor Windows-1251 Russian)")
     return text
+
+
+def _damaged_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bytes broken: most non-ASCII bytes form valid UTF-8
+    characters.  Such a file is refused, never read as Windows-1251 mojibake
+    nor patched with replacement characters (its text would no longer be the
+    file's)."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd") - data.count("\ufffd".encode())
+    return sum(1 for c in text if ord(c) > 127 and c != "\ufffd") > 4 * broken
 
 
 def _as_cp1251(data: bytes) -> str | None:
@@ -138,12 +180,17 @@ def read_document(path) -> Document:
     p = Path(path)
     if p.is_dir():
         raise InputError(path, "is a directory, not a file")
+    limit = max_document_bytes()
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise InputError(path, f"too large: more than {limit:,} bytes (raise the limit with "
+                               f"{MAX_DOCUMENT_BYTES_ENV}=BYTES)")
     text = decode(data, path).replace("\r\n", "\n")
     if not text.strip():
         raise InputError(path, "empty file")
@@ -151,7 +198,7 @@ def read_document(path) -> Document:
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     common = dict(path=str(path), name=p.name, text=text, sha256=sha)
     if document_kind(lines) == "telegram":
-        posts = tuple(_telegram_post(i, d) for i, d in enumerate(_segment(lines)))
+        posts = tuple(_telegram_post(i, d) for i, d in enumerate(_drop_repeats(_segment(lines))))
         return Document(kind="telegram", posts=posts, **common)
     post, published, evidence = _article(lines)
     title = post.header.text.strip() if post.header else None
@@ -183,6 +230,15 @@ class _Draft:
     copy_at: int | None = None  # index in ``lines`` where the second copy begins
     matched: int = -1  # index of the first-copy line the copy has reached
     closed: bool = False  # a reaction count (or 'view in Telegram' after the copy) ended it
+    has_body: bool = False  # a line that is not noise has been read
+    where: dict[str, list[int]] = field(default_factory=dict)  # first-copy line -> its indices, ascending
+
+    def add(self, line: Line) -> None:
+        key = line.text.strip()
+        if self.copy_at is None:
+            self.where.setdefault(key, []).append(len(self.lines))
+        self.has_body = self.has_body or not _is_noise(key)
+        self.lines.append(line)
 
     @property
     def first(self) -> list[Line]:
@@ -195,8 +251,31 @@ def _segment(lines: list[Line]) -> list[_Draft]:
         if not line.text.strip():
             continue
         if not drafts or not _extend(drafts[-1], line):
-            drafts.append(_Draft([line]))
+            drafts.append(_Draft())
+            drafts[-1].add(line)
     return drafts
+
+
+def _body_keys(draft: _Draft) -> tuple[str, ...]:
+    return tuple(k for k in (ln.text.strip() for ln in draft.first) if not _is_noise(k))
+
+
+def _drop_repeats(drafts: list[_Draft]) -> list[_Draft]:
+    """Leave out a post that repeats an earlier one: the same body word for
+    word (a dump exported twice, a post pasted again), or, right after a post,
+    nothing but lines of it (a body printed a third time)."""
+    out: list[_Draft] = []
+    seen: set[tuple[str, ...]] = set()
+    for draft in drafts:
+        keys = _body_keys(draft)
+        substantial = [k for k in keys if _is_substantial(k)]
+        if substantial and out:
+            previous = {ln.text.strip() for ln in out[-1].lines}
+            if keys in seen or all(k in previous for k in keys):
+                continue
+        seen.add(keys)
+        out.append(draft)
+    return out
 
 
 def _extend(post: _Draft, line: Line) -> bool:
@@ -216,7 +295,7 @@ def _extend(post: _Draft, line: Line) -> bool:
         _start_copy(post, earlier)
     elif _starts_undoubled_post(post, key):
         return False
-    post.lines.append(line)
+    post.add(line)
     # reactions come last; 'view in Telegram' too, once the copy has been printed
     post.closed = post.closed or bool(_REACTIONS.fullmatch(key)
                                       or (post.copy_at is not None and _CLOSERS.fullmatch(key)))
@@ -224,8 +303,10 @@ def _extend(post: _Draft, line: Line) -> bool:
 
 
 def _find(post: _Draft, key: str, start: int) -> int | None:
-    first = post.first
-    return next((i for i in range(start, len(first)) if first[i].text.strip() == key), None)
+    """The first line of the first copy at or after ``start`` that reads ``key``."""
+    places = post.where.get(key, ())
+    i = bisect.bisect_left(places, start)
+    return places[i] if i < len(places) else None
 
 
 def _start_copy(post: _Draft, matched: int) -> None:
@@ -239,13 +320,15 @@ def _start_copy(post: _Draft, matched: int) -> None:
     while s >= 0 and t > matched and keys[t] == keys[s] and not _is_trailer(keys[t]):
         t, s = t - 1, s - 1
     post.copy_at, post.matched = t + 1, matched
+    for key in keys[post.copy_at:]:  # those lines are the copy's, not the first copy's
+        places = post.where[key]
+        places[:] = [i for i in places if i < post.copy_at]
 
 
 def _starts_undoubled_post(post: _Draft, key: str) -> bool:
     """Before any copy: a second title, or an emoji line right after 'Read in full',
     can only be the next post (the current one was printed once)."""
-    has_body = any(not _is_noise(ln.text.strip()) for ln in post.lines)
-    if _is_title(key) and has_body:
+    if _is_title(key) and post.has_body:
         return True
     last = post.lines[-1].text.strip()
     return bool(_READ_IN_FULL.fullmatch(last) and _EMOJI_START.match(key) and not _is_trailer(key))
@@ -300,8 +383,9 @@ def hashtags(lines: Iterable[Line]) -> tuple[str, ...]:
 _BOILERPLATE = re.compile(
     r"(?:support|subscribe|sign up|advertisement|menu|skip to|share|read more|log in)\b.*", re.I)
 _ISO_DATE_LINE = re.compile(r"\s*(?:(?:date|published|posted|updated)\s*:?\s*)?(\d{4}-\d{2}-\d{2})\b\s*", re.I)
-_TIME = re.compile(r"\s*[-–—,|]?\s*\d{1,2}:\d{2}(?::\d{2})?\s*$")
+_TIME = re.compile(r"(?:\s*+[-–—,|])?+\s*+\d{1,2}:\d{2}(?::\d{2})?\s*$")
 _HEAD_LINES = 5  # the title and date line are among the first few non-empty lines
+_DATE_LINE_CHARS = 80  # a line longer than this is no date line
 
 
 def _article(lines: list[Line]) -> tuple[Post, str | None, str | None]:
@@ -333,13 +417,13 @@ def _date_line(head: list[Line]):
     """(line, ISO date, evidence, title Line after the date or None) of the first date line."""
     for ln in head:
         m = _ISO_DATE_LINE.match(ln.text)
-        if m and _valid_iso(m.group(1)):
+        if m and _valid_iso(m.group(1)) and m.group(1) <= dt.date.today().isoformat():
             rest = ln.text[m.end():].rstrip()
             start = ln.start + m.end()
             title = Line(start, start + len(rest), ln.number, rest) if _is_title_text(rest) else None
             return ln, m.group(1), m.group(1), title
         found = _parse_date_line(ln.text)
-        if found:
+        if found and found[0] <= dt.date.today().isoformat():
             return ln, found[0], found[1], None
     return None, None, None, None
 
@@ -353,7 +437,7 @@ def _dateline(head: list[Line]) -> tuple[str | None, str | None]:
         m = DATELINE.match(ln.text)
         if m:
             found = _parse_date_line(m["date"])
-            if found:
+            if found and found[0] <= dt.date.today().isoformat():
                 return found
     return None, None
 
@@ -372,6 +456,8 @@ def _parse_date_line(text: str) -> tuple[str, str] | None:
     Only short lines with a year are tried, so that a headline is never read
     as a date; the time of day is dropped, day, month and year are required.
     """
+    if len(text) > _DATE_LINE_CHARS:
+        return None
     words = _TIME.sub("", text).strip()
     if len(words.split()) > 5 or not re.search(r"\b(?:1[89]|20)\d\d\b", words):
         return None

@@ -1,12 +1,18 @@
 """Extraction: from a Document's posts to claims.
 
-``extract_claims(doc)`` is a pure function of the document and the lexicon
-in ontology/: who said what (attribution.py), on which topics (topics.py),
-on what date (dates.py).  Every claim's words are an exact substring of the
-document: ``doc.text[c.start:c.end] == c.words``.
+``extract_claims(doc)`` is a pure function of the document, the lexicon in
+ontology/ and the day it runs: who said what (attribution.py), on which
+topics (topics.py), on what date (dates.py).  Every claim's words are an
+exact substring of the document: ``doc.text[c.start:c.end] == c.words``.
+No statement is dated after the day it is read, nor after the date of the
+document or post that reports it: such a date is not taken (the claim has
+the post's date, or none).  Every rule looks back a bounded distance, so
+that time grows linearly with the text, whatever the text.
 """
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import re
 
 from ..lexicon import Lexicon, load_lexicon
@@ -20,15 +26,26 @@ from .text import sentences, strip_span
 from .topics import assign, explicit_topics, tracked_topics
 
 CONFIDENCE = {"label": 0.95, "header": 0.9, "signature": 0.85, "verb": 0.8, "according-to": 0.8, "readout": 0.7}
+# How far back from a claim the paragraph is read for its lead-in and for a
+# date that opens it: far more than a real paragraph, and it keeps the work
+# per claim bounded on a paragraph of megabytes.
+LOOKBACK = 1000
 
 
-def extract_claims(doc: Document, lexicon: Lexicon | None = None) -> list[Claim]:
+def extract_claims(doc: Document, lexicon: Lexicon | None = None, today: dt.date | None = None) -> list[Claim]:
+    """The claims of every post; ``today`` (default: the day it runs) is the latest date a claim may have."""
     lexicon = lexicon or load_lexicon()
-    post_dates = date_posts(doc)
+    latest = (today or dt.date.today()).isoformat()
+    post_dates = date_posts(doc, latest)
     claims: list[Claim] = []
     for post, pdate in zip(doc.posts, post_dates):
-        claims.extend(post_claims(doc, post, pdate, lexicon))
+        claims.extend(post_claims(doc, post, pdate, lexicon, latest))
     return claims
+
+
+def after(value: str, latest: str | None) -> bool:
+    """An ISO date (or month, or year) later than ``latest`` (an ISO date): not yet said."""
+    return latest is not None and value > latest[:len(value)]
 
 
 # ---------------------------------------------------------------- dates of posts
@@ -47,18 +64,21 @@ def _stated_date(doc: Document, post: Post):
     return None, None
 
 
-def date_posts(doc: Document) -> list[DateFound | None]:
+def date_posts(doc: Document, latest: str | None = None) -> list[DateFound | None]:
     """The date of each post: stated, or with its year inferred from its neighbours.
 
     Channel dumps run in time order; a post that gives only day and month
     takes the year that fits between the latest earlier date and the earliest
-    later one.  A post with no date of its own gets none.
+    later one.  A post with no date of its own gets none, and so does a post
+    whose date is later than ``latest`` (the day of reading): that date is a
+    slip of the pen or an announcement, not the day the post was written.
     """
     if doc.kind == "article":
         if doc.published:
             return [DateFound(doc.published, "published", doc.published_evidence or "")] * len(doc.posts)
         return [None] * len(doc.posts)
     stated = [_stated_date(doc, p) for p in doc.posts]
+    stated = [(None, partial) if full and after(full.value, latest) else (full, partial) for full, partial in stated]
     out: list[DateFound | None] = []
     for i, (full, partial) in enumerate(stated):
         if full:
@@ -68,11 +88,13 @@ def date_posts(doc: Document) -> list[DateFound | None]:
             mo, day, words = partial
             before = max((x.value for x in out if x and len(x.value) == 10), default=None)
             later = [f.value for f, _ in stated[i + 1:] if f and len(f.value) == 10]
-            after = min(later, default=None)
-            if before and after and after < before:
-                after = None
-            y = d.infer_year(mo, day, before, after)
-            out.append(DateFound(d.iso(y, mo, day), "inferred", f"{words} (year from neighbouring posts)") if y else None)
+            later_date = min(later, default=None)
+            if before and later_date and later_date < before:
+                later_date = None
+            y = d.infer_year(mo, day, before, later_date)
+            value = d.iso(y, mo, day) if y else None
+            out.append(DateFound(value, "inferred", f"{words} (year from neighbouring posts)")
+                       if value and not after(value, latest) else None)
             continue
         out.append(None)
     return out
@@ -102,7 +124,7 @@ def _paragraphs(doc: Document, post: Post):
     while i < len(lines):
         start, end = lines[i].start, lines[i].end
         j = i
-        while j + 1 < len(lines) and re.search(r"[,;:\w]$", doc.text[start:end]) \
+        while j + 1 < len(lines) and re.match(r"[,;:\w]", doc.text[end - 1]) \
                 and re.match(r"\s*[a-zа-яё]", lines[j + 1].text):
             j += 1
             end = lines[j].end
@@ -145,7 +167,8 @@ def _continues(sentence: str, topics: frozenset[str], lexicon: Lexicon) -> bool:
     return any(p.search(sentence) for k in topics for p in lexicon.topics[k].context)
 
 
-def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lexicon) -> list[Claim]:
+def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lexicon,
+                latest: str | None = None) -> list[Claim]:
     text = doc.text
     resolver = Resolver(lexicon)
     if post.header:
@@ -183,8 +206,11 @@ def post_claims(doc: Document, post: Post, pdate: DateFound | None, lexicon: Lex
             found += rules.claims(a, b, start)
     established = _established(doc, post, lexicon)
     anchor = doc.published or (pdate.value if pdate else None)
-    own = {id(f): _own_date(doc, f, anchor) for f in found if not f.in_block}  # each sentence dated once
-    return [_claim(doc, post, f, pdate, found, own, established, lexicon) for f in _dedupe(found)]
+    # a statement is made before it is reported: no later than the document's or the post's date
+    bound = anchor if anchor and not after(anchor, latest) else latest
+    own = {id(f): _own_date(doc, f, anchor, bound) for f in found if not f.in_block}  # each sentence dated once
+    dated = _dated_by_speaker(found, own)
+    return [_claim(doc, post, f, pdate, own, dated, established, lexicon) for f in _dedupe(found)]
 
 
 def _dedupe(found: list[Found]) -> list[Found]:
@@ -197,31 +223,56 @@ def _dedupe(found: list[Found]) -> list[Found]:
     return out
 
 
-def _claim_date(f: Found, pdate: DateFound | None, found: list[Found],
-                own: dict[int, DateFound | None]) -> DateFound | None:
+def _dated_by_speaker(found: list[Found], own: dict[int, DateFound | None]) -> dict:
+    """speaker -> [(start, position in ``found``, date)] of the sentences that have their own date, by start."""
+    out: dict = {}
+    for n, g in enumerate(found):
+        if not g.in_block and own[id(g)]:
+            out.setdefault(g.speaker, []).append((g.start, n, own[id(g)]))
+    for rows in out.values():
+        rows.sort()
+    return out
+
+
+def _claim_date(f: Found, pdate: DateFound | None, own: dict[int, DateFound | None],
+                dated: dict) -> DateFound | None:
     """A block's paragraphs take the post's date; a sentence its own words' date,
     else the same speaker's nearest statement in the post that has one, else the post's."""
     if f.in_block:
         return pdate
     if own[id(f)]:
         return own[id(f)]
-    dated = [(abs(g.start - f.start), g) for g in found
-             if g is not f and not g.in_block and g.speaker == f.speaker and own[id(g)]]
-    if dated:
-        near = own[id(min(dated, key=lambda x: x[0])[1])]
+    rows = dated.get(f.speaker)
+    if rows:
+        # the nearest; of two as near, the one found first
+        i = bisect.bisect_left(rows, (f.start,))
+        best = min((abs(r[0] - f.start), r[1], r[2]) for r in
+                   _nearest_rows(rows, i, f.start))
+        near = best[2]
         return DateFound(near.value, "inferred", f"{near.evidence} (the speaker's statement nearby)")
     return pdate
 
 
-def _own_date(doc: Document, f: Found, anchor: str | None) -> DateFound | None:
+def _nearest_rows(rows: list, i: int, at: int) -> list:
+    """The rows nearest ``at`` on either side of index ``i`` (all of them when several share a start)."""
+    out = []
+    for step, j in ((-1, i - 1), (1, i)):
+        if 0 <= j < len(rows):
+            edge = rows[j][0]
+            while 0 <= j < len(rows) and rows[j][0] == edge:
+                out.append(rows[j])
+                j += step
+    return out
+
+
+def _own_date(doc: Document, f: Found, anchor: str | None, bound: str | None = None) -> DateFound | None:
+    """The date the sentence's framing gives, unless it is later than ``bound`` (then none)."""
     framing = DATELINE.sub("", f.framing)  # the dateline dates the report, not the statement
     found = d.relative_date(framing, anchor) if framing else None
-    if found:
-        return found
     # a date that opens the paragraph: 'On July 19, the UNSC held a debate … Vershinin stressed'
-    if f.line_start < f.start:
-        return d.relative_date(DATELINE.sub("", doc.text[f.line_start:f.start]), anchor)
-    return None
+    if not found and f.line_start < f.start:
+        found = d.relative_date(DATELINE.sub("", doc.text[f.line_start:min(f.start, f.line_start + LOOKBACK)]), anchor)
+    return None if found is None or after(found.value, bound) else found
 
 
 def _established(doc: Document, post: Post, lexicon: Lexicon) -> set[str]:
@@ -234,12 +285,12 @@ def _lead_in(doc: Document, f: Found) -> str:
     """The words of the sentence before the claim: 'Commenting on UN reform, the minister said that'."""
     if f.in_block or f.line_start >= f.start:
         return ""
-    parts = sentences(doc.text, f.line_start, f.start)
+    parts = sentences(doc.text, max(f.line_start, f.start - LOOKBACK), f.start)
     return doc.text[parts[-1][0]:f.start] if parts else ""
 
 
-def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: list[Found],
-           own: dict[int, DateFound | None], established: set[str], lexicon: Lexicon) -> Claim:
+def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, own: dict[int, DateFound | None],
+           dated: dict, established: set[str], lexicon: Lexicon) -> Claim:
     words = doc.text[f.start:f.end]
     confidence = CONFIDENCE.get(f.cue_type, 0.7)
     if f.resolved_by in ("pronoun", "role", "collective", "side"):
@@ -255,7 +306,7 @@ def _claim(doc: Document, post: Post, f: Found, pdate: DateFound | None, found: 
         kind=f.kind,
         cue=f.cue,
         cue_type=f.cue_type,
-        date=_claim_date(f, pdate, found, own),
+        date=_claim_date(f, pdate, own, dated),
         topics=assign(words, established, lexicon, framing=_lead_in(doc, f)),
         co_speakers=f.co_speakers,
         reported_by=f.reported_by or post.forwarded_from,

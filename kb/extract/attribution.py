@@ -26,6 +26,27 @@ _UNKNOWN_ORG = re.compile(
     r"(?:\s+(?:of|for|on)\s+(?:the\s+)?(?:[A-Z][\w’'\-]+\s*){1,5})?)\s*$"
 )
 _UNKNOWN_PERSON = re.compile(r"(?:(?<=\s)|^)(?P<np>[A-Z][a-z’'\-]+(?:\s+[A-Z][a-z’'\-]+){1,2})\s*$")
+_LEAD_QUOTE = re.compile(r"[^\w“«\"]*([“«\"])")
+_SPACE = re.compile(r"\s")
+# How far before a verb or a subject the rules look for the words that go with
+# it (a subject's noun phrase, a verb before an inverted subject, a connective):
+# far more than those words take, and it keeps each look bounded on a long line.
+NEAR = 300
+
+
+def _near_start(text: str, floor: int, end: int) -> int:
+    """Where to start looking back from ``end``: ``floor``, or a word start at most NEAR before."""
+    if end - floor <= NEAR:
+        return floor
+    m = _SPACE.search(text, end - NEAR, end)
+    return m.end() if m else end - NEAR
+
+
+def _rstrip_at(text: str, start: int, end: int, chars: str = "") -> int:
+    """``end`` moved back over whitespace and ``chars``."""
+    while end > start and (text[end - 1].isspace() or text[end - 1] in chars):
+        end -= 1
+    return end
 
 
 @dataclass
@@ -88,6 +109,7 @@ class SentenceRules:
         self.resolver = resolver
         self.readout = readout  # participants, first is the host; empty when the post is no readout
         self._after_subject, self._before_subject, self._verb_anywhere, self._reporter_tail = _patterns(lexicon)
+        self._verb_chars = max((len(v.form) for v in lexicon.verbs), default=0)
 
     # ---- subjects
     def subjects(self, a: int, b: int) -> list[Mention]:
@@ -140,8 +162,10 @@ class SentenceRules:
             if re.search(r"(?i)according to\s+$", before):
                 out.append(Cue(s, None, s.start - len(re.search(r"(?i)according to\s+$", before).group(0)), s.start, "according-to"))
                 continue
-            mb = self._before_subject.search(text, a, s.start)
-            if mb and re.search(r"[”»\"],?\s*$", text[a:mb.start()]):
+            # the verb ends where the spaces before the subject begin
+            verb_end = _rstrip_at(text, a, s.start)
+            mb = self._before_subject.search(text, max(a, verb_end - self._verb_chars), s.start) if verb_end < s.start else None
+            if mb and re.search(r"[”»\"],?\s*$", text[_near_start(text, a, mb.start()):mb.start()]):
                 out.append(Cue(s, self.lexicon.verb(mb["verb"]), mb.start(), mb.end(), "inverted"))
         # an unknown organisation or person before a reporting verb
         if not out:
@@ -161,7 +185,8 @@ class SentenceRules:
         out = []
         for m in self._verb_anywhere.finditer(text[a:b]):
             vstart = a + m.start("verb")
-            head = text[a:a + m.start()]
+            head_start = _near_start(text, a, a + m.start())
+            head = text[head_start:a + m.start()]
             for rx, kind in ((_UNKNOWN_ORG, "Organization"), (_UNKNOWN_PERSON, "Person")):
                 um = rx.search(head)
                 if not um:
@@ -173,7 +198,7 @@ class SentenceRules:
                     continue
                 if self.lexicon.is_outlet(bare):
                     continue
-                s = a + um.start("np")
+                s = head_start + um.start("np")
                 sp = SpeakerRef(name=bare[0].upper() + bare[1:], key=None, kind=kind)
                 mention = Mention(s, s + len(um["np"].rstrip()), s, sp, "unknown")
                 self.resolver.saw([mention])
@@ -197,9 +222,9 @@ class SentenceRules:
             ctype = "readout" if how in ("collective",) or cue.form == "readout-passive" else "verb"
             base = dict(speaker=sp, co_speakers=co, resolved_by=how, line_start=line_start)
             # 1. a quotation before the attribution: '“…,” Peskov said'
-            lead = re.match(r"^[^\w“«\"]*([“«\"])", text[a:cue.subject.start])
-            q0 = next((q for q in qs if q[0] >= a and q[1] <= cue.subject.start), None)
-            if lead and q0 and q0[0] == a + lead.start(1) and re.fullmatch(r"[,.]?\s*(?:\w+\s+){0,1}", text[q0[1]:min(cue.subject.start, cue.verb_start)]):
+            lead = _LEAD_QUOTE.match(text, a, cue.subject.start)
+            q0 = next((q for q in qs if q[0] >= a and q[1] <= cue.subject.start), None) if lead else None
+            if lead and q0 and q0[0] == lead.start(1) and re.fullmatch(r"[,.]?\s*(?:\w+\s+){0,1}", text[q0[1]:min(cue.subject.start, cue.verb_start)]):
                 s, e = self._inner(q0)
                 out.append(Found(s, e, kind="direct", cue=self._cue_words(cue), cue_type="verb",
                                  framing=text[q0[1]:b], **base))
@@ -237,7 +262,7 @@ class SentenceRules:
                 continue
             # 4. a clause before the attribution: '…, the Kremlin said Thursday.'
             before = text[a:cue.subject.start]
-            if re.search(r",\s*$", before) and cue.verb and cue.verb.complement == "clause" and not quotes(text, a, cue.subject.start):
+            if before.rstrip().endswith(",") and cue.verb and cue.verb.complement == "clause" and not quotes(text, a, cue.subject.start):
                 rest = text[cue.verb_end:b]
                 if re.fullmatch(r"[\s\w’']{0,30}?(?:,.*)?[.!]?\s*", rest) and not re.match(r"\s*(that|:)", rest):
                     s, e = strip_span(text, a, a + len(before.rstrip().rstrip(",")))
@@ -254,13 +279,13 @@ class SentenceRules:
     def _clause_stop(self, next_subject_start: int, floor: int) -> int:
         """Where a clause ends when another attribution follows in the same sentence."""
         stop = next_subject_start
-        head = self.text[floor:stop]
+        near = _near_start(self.text, floor, stop)
+        head = self.text[near:stop]
         for c in self.lexicon.connectives:
             m = re.search(rf"[\s,]+{re.escape(c)}\s*$", head)
             if m:
-                return floor + m.start()
-        m = re.search(r"[\s,;]*$", head)
-        return floor + (m.start() if m else len(head))
+                return near + m.start()
+        return _rstrip_at(self.text, floor, stop, ",;")
 
     def _cue_words(self, cue: Cue) -> str:
         return self.text[cue.verb_start:cue.verb_end] if cue.verb else "according to"
@@ -316,8 +341,7 @@ class SentenceRules:
             reporter = reporter or next(g for g in rm.groups() if g).strip()
             e = rm.start()
         s, e = strip_span(text, s, e)
-        while e > s and text[e - 1] in ".,;: ":
-            e -= 1
+        e = _rstrip_at(text, s, e, ".,;:")  # 'positions, \t,' ends at 'positions'
         if e - s < 3 or len(re.findall(r"\w+", text[s:e])) < 2:
             return None
         # the whole clause is a quotation: direct speech
@@ -334,7 +358,7 @@ class SentenceRules:
     def _inner(self, q: tuple[int, int]) -> tuple[int, int]:
         """The words inside a quotation: a trailing comma dropped, a final period kept."""
         s, e = q[0] + 1, q[1] - 1
-        while e > s and self.text[e - 1] in ", ":
-            e -= 1
-        return s, e
+        while s < e and self.text[s].isspace():
+            s += 1
+        return s, _rstrip_at(self.text, s, e, ",")
 

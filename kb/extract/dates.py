@@ -30,13 +30,22 @@ _WEEKDAY = re.compile(
 )
 
 
+# Everyday English words that name a month in some other language dateparser
+# knows ('met' is June in one, 'set' and 'out' September and October in
+# Portuguese): in 'the delegations met 12 times' or 'in set terms' they are no month.
+NOT_MONTHS = frozenset({"met", "set", "out", "ago", "mar", "die", "man", "sun", "sat", "wed", "may", "jan", "ian"})
+
+
 @lru_cache(maxsize=4096)
 def month_number(word: str) -> int | None:
-    """The month a word names, in any language dateparser knows, else None."""
+    """The month a word names, in any language dateparser knows, else None.
+
+    A word in lower case that is an everyday English word is none ('met'):
+    'May' is a month, 'may' is not."""
     import dateparser
 
     word = word.rstrip(".")
-    if len(word) < 3 or word.lower() in WEEKDAYS:
+    if len(word) < 3 or word.lower() in WEEKDAYS or word in NOT_MONTHS:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -8,6 +8,7 @@ resolved to the last fitting speaker named before them in the same post.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -50,25 +51,38 @@ def _alias_regexes(lexicon: Lexicon):
     return cached
 
 
+_TITLE_WORDS = 8  # the longest title: "Russia's Permanent Representative to the United Nations Vasily Nebenzya"
+_WORD_STOP = frozenset(',;:.!?()“”"«»')
+
+
 def _extend_left(text: str, start: int, floor: int) -> int:
-    """Extend a name's span left over title words ('Foreign Minister …')."""
+    """Extend a name's span left over title words ('Foreign Minister …'), at most _TITLE_WORDS."""
     pos = start
-    while True:
-        m = re.search(r"([^\s,;:.!?()“”\"«»]+)\s+$", text[floor:pos])
-        if not m:
+    for _ in range(_TITLE_WORDS):
+        space = pos
+        while space > floor and text[space - 1].isspace():
+            space -= 1
+        if space == pos:
             return pos
-        word = m.group(1)
-        if word in ("and",) or not _TITLE_WORD.match(word):
+        begin = space
+        while begin > floor and not text[begin - 1].isspace() and text[begin - 1] not in _WORD_STOP:
+            begin -= 1
+        word = text[begin:space]
+        if not word or word in ("and",) or not _TITLE_WORD.match(word):
             return pos
-        pos = floor + m.start(1)
+        pos = begin
+    return pos
 
 
 def find_names(text: str, start: int, end: int, lexicon: Lexicon) -> list[Mention]:
     """Known speakers named in text[start:end], longest alias first, no overlaps."""
     found: list[Mention] = []
     combined, each = _alias_regexes(lexicon)
+    keys = lexicon._cache.setdefault("alias-keys", {})  # the words matched -> the speaker they name
     for m in combined.finditer(text, start, end):
-        key = next(k for rx, k in each if rx.fullmatch(text, m.start(), m.end()))
+        key = keys.get(m.group())
+        if key is None:
+            key = keys[m.group()] = next(k for rx, k in each if rx.fullmatch(text, m.start(), m.end()))
         left = _extend_left(text, m.start(), start)
         found.append(Mention(left, m.end(), m.start(), ref(lexicon, key), "name"))
     # a name's title words must not swallow an earlier name ('Lavrov and Wang Yi')
@@ -76,13 +90,37 @@ def find_names(text: str, start: int, end: int, lexicon: Lexicon) -> list[Mentio
     return found
 
 
+def _reference_regexes(lexicon: Lexicon):
+    """(side regex, speaker key), (role regex, form), (pronoun regex, gender): compiled once per lexicon."""
+    cached = lexicon._cache.get("reference-regexes")
+    if cached is None:
+        sides = [(re.compile(rf"(?<!\w){re.escape(side)}(?!\w)", re.IGNORECASE), sp.key)
+                 for sp in lexicon.speakers.values() for side in sp.sides]
+        # 'the minister' also opens a sentence: 'The minister', 'The Minister'
+        roles = [(re.compile(rf"(?<!\w)(?i:{re.escape(form[0])}){re.escape(form[1:])}(?!\w)"), form)
+                 for form in lexicon.generic_roles]
+        pronouns = [(re.compile(rf"(?<!\w){re.escape(form)}(?!\w)"), gender) for form, gender in lexicon.pronouns.items()]
+        cached = lexicon._cache["reference-regexes"] = (sides, roles, pronouns)
+    return cached
+
+
 def find_sides(text: str, start: int, end: int, lexicon: Lexicon) -> list[Mention]:
     out = []
-    for sp in lexicon.speakers.values():
-        for side in sp.sides:
-            for m in re.finditer(rf"(?<!\w){re.escape(side)}(?!\w)", text[start:end], re.IGNORECASE):
-                out.append(Mention(start + m.start(), start + m.end(), start + m.start(), ref(lexicon, sp.key), "side"))
+    piece = text[start:end]
+    for rx, key in _reference_regexes(lexicon)[0]:
+        for m in rx.finditer(piece):
+            out.append(Mention(start + m.start(), start + m.end(), start + m.start(), ref(lexicon, key), "side"))
     return out
+
+
+def _start(m: Mention) -> int:
+    return m.start
+
+
+# A pronoun or role is resolved among the last speakers only: in a real post
+# the antecedent is a few sentences back, and a post with thousands of names
+# must not cost thousands of steps per pronoun.
+_LOOKBACK = 200
 
 
 class Resolver:
@@ -98,15 +136,22 @@ class Resolver:
             self.speakers.append(mention)
 
     def saw(self, mentions: list[Mention]) -> None:
-        self.history.extend(m for m in mentions if m.how in ("name", "unknown", "side"))
-        self.history.sort(key=lambda m: m.start)
+        # kept sorted by start, as a stable sort would (mentions mostly come in order)
+        for m in mentions:
+            if m.how in ("name", "unknown", "side"):
+                bisect.insort_right(self.history, m, key=_start)
+
+    def _candidates(self, before: int):
+        """Who spoke (latest first), then who was named (latest first), before ``before``."""
+        spoke = [h for h in self.speakers[-_LOOKBACK:] if h.start < before]
+        yield from reversed(spoke)
+        i = bisect.bisect_left(self.history, before, key=_start)
+        yield from reversed(self.history[max(0, i - _LOOKBACK):i])
 
     def last_person(self, before: int, role_head: str | None = None, gender: str | None = None) -> SpeakerRef | None:
         """The last speaker before ``before``: who spoke last, else who was named last
         (of the pronoun's gender, where the speakers file gives one)."""
-        spoke = [h for h in self.speakers if h.start < before]
-        named = [h for h in self.history if h.start < before]
-        for m in [*reversed(spoke), *reversed(named)]:
+        for m in self._candidates(before):
             if m.speaker.kind != "Person":
                 continue
             known = self.lexicon.speakers.get(m.speaker.key or "")
@@ -123,10 +168,10 @@ class Resolver:
         """Pronouns and roles in text[start:end], resolved; unresolvable ones dropped."""
         qs = quotes(text, start, end)
         out = []
-        for form in self.lexicon.generic_roles:
-            # 'the minister' also opens a sentence: 'The minister', 'The Minister'
-            rx = rf"(?<!\w)(?i:{re.escape(form[0])}){re.escape(form[1:])}(?!\w)"
-            for m in re.finditer(rx, text[start:end]):
+        piece = text[start:end]
+        _, roles, pronouns = _reference_regexes(self.lexicon)
+        for rx, form in roles:
+            for m in rx.finditer(piece):
                 s = start + m.start()
                 if inside(s, qs):
                     continue
@@ -135,8 +180,8 @@ class Resolver:
                 who = self.last_person(s, None if generic else head)
                 if who:
                     out.append(Mention(s, start + m.end(), s, who, "role"))
-        for form, gender in self.lexicon.pronouns.items():
-            for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text[start:end]):
+        for rx, gender in pronouns:
+            for m in rx.finditer(piece):
                 s = start + m.start()
                 if inside(s, qs):
                     continue

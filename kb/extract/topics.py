@@ -8,6 +8,7 @@ New START).
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 from ..lexicon import Lexicon
@@ -38,6 +39,7 @@ def explicit_topics(text: str, lexicon: Lexicon) -> dict[str, TopicHit]:
     whose sentence also holds one of the topic's near misses does not count."""
     any_, each, owners = _compiled(lexicon)
     found: dict[str, TopicHit] = {}
+    spans: list[tuple[int, int]] | None = None  # the sentences, split once and only when needed
     pos = 0
     while (m := any_.search(text, pos)) is not None:
         at = each.match(text, m.start())
@@ -49,7 +51,9 @@ def explicit_topics(text: str, lexicon: Lexicon) -> dict[str, TopicHit]:
             if best and best.confidence >= conf:
                 continue
             if topic.excludes:
-                a, b = next(((a, b) for a, b in sentences(text, 0, len(text)) if a <= m.start() < b), (0, len(text)))
+                spans = sentences(text, 0, len(text)) if spans is None else spans
+                i = bisect.bisect_right(spans, (m.start(), len(text) + 1)) - 1
+                a, b = spans[i] if i >= 0 and spans[i][0] <= m.start() < spans[i][1] else (0, len(text))
                 if any(x.search(text, a, b) for x in topic.excludes):
                     continue
             found[topic.key] = TopicHit(topic.key, words, "explicit", conf)

@@ -11,6 +11,14 @@ all the operations of one update request in a single transaction
 so a reader sees the old graph or the new one, never a mix, and a failure
 leaves the old graph in place (tests/test_store.py checks both).
 
+Beside the graphs, the store directory keeps the full-text index of the
+claims (kb.fts, ``kb-search.sqlite``): every write of a document graph marks
+the document pending in the index, commits the store's transaction, then
+replaces the document's rows in one SQLite transaction.  The ontology graph
+is not indexed; writing it refreshes the labels the index shows.  A crash
+between the two commits leaves the document marked pending, and ``kb
+reindex`` (``EmbeddedStore.reindex``) rebuilds the index from the store.
+
 Queries run with the union of all graphs as the default graph; parameters
 are bound as typed terms through Oxigraph's ``substitutions`` and never
 pasted into the query text.  Queries that use SERVICE are refused before
@@ -18,8 +26,12 @@ they reach the store.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
+import sqlite3
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Mapping
@@ -30,7 +42,7 @@ from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from . import config
+from . import config, fts
 from .errors import QueryError, StoreError
 
 FORMATS = {
@@ -97,11 +109,15 @@ def from_ox(term):
 
 # ---------------------------------------------------------------- SERVICE check
 
+_PARSER_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=256)
 def check_query(sparql: str) -> None:
     """Parse ``sparql`` and refuse SERVICE (it makes the store fetch from the network)."""
     try:
-        parsed = parseQuery(sparql)
+        with _PARSER_LOCK:  # pyparsing, under rdflib's parser, is not thread-safe (rdflib#1282)
+            parsed = parseQuery(sparql)
     except Exception as exc:  # pyparsing's ParseException, and whatever else the grammar raises
         raise QueryError(f"not a valid SPARQL query: {one_line(exc)}") from None
     if _uses_service(parsed):
@@ -123,6 +139,27 @@ def one_line(message) -> str:
 
 # ---------------------------------------------------------------- the store
 
+READ_ONLY_RACE = "No such file or directory: While open a file"
+READ_ONLY_ATTEMPTS = 5
+
+
+def _open_read_only(path: Path) -> ox.Store:
+    """``Store.read_only``, tried again when it loses the race with a writer.
+
+    RocksDB's read-only mode reads the list of files, then opens them,
+    holding no reference: a flush or compaction of a writer in between
+    deletes one, and the open fails with ``READ_ONLY_RACE``; the next
+    attempt reads the new list.
+    """
+    for attempt in range(READ_ONLY_ATTEMPTS):
+        try:
+            return ox.Store.read_only(str(path))
+        except (OSError, RuntimeError) as exc:  # pyoxigraph reports it as either, by version
+            if READ_ONLY_RACE not in str(exc) or attempt == READ_ONLY_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
 class EmbeddedStore:
     """An on-disk Oxigraph store: one named graph per document, plus the ontology graph."""
 
@@ -130,6 +167,7 @@ class EmbeddedStore:
         self._store = store
         self.path = path
         self.read_only = read_only
+        self._index: fts.SearchIndex | None = None
 
     @classmethod
     def open(cls, path, read_only: bool = False) -> "EmbeddedStore":
@@ -139,7 +177,7 @@ class EmbeddedStore:
             if read_only:
                 if not (path / "CURRENT").is_file():
                     raise StoreError(f"{path}: no store here (run `kb ingest` first)")
-                return cls(ox.Store.read_only(str(path)), path, read_only=True)
+                return cls(_open_read_only(path), path, read_only=True)
             path.mkdir(parents=True, exist_ok=True)
             try:
                 return cls(ox.Store(str(path)), path)
@@ -149,7 +187,7 @@ class EmbeddedStore:
                 # until the garbage collector runs: collect, then try again.
                 gc.collect()
                 return cls(ox.Store(str(path)), path)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a store whose creation was cut short
             message = one_line(exc)
             if "lock" in message.lower():
                 raise StoreError(f"{path}: the store is in use by another process") from None
@@ -167,10 +205,102 @@ class EmbeddedStore:
             raise StoreError(f"{self.path}: the store is closed")
         return self._store
 
+    # -------------------------------------------------------- the search index
+
+    def search_index(self) -> fts.SearchIndex:
+        """The full-text index of the claims (kb.fts), opened read-only with a read-only store.
+
+        A store written before the index existed has none: ``fts.IndexMissing``
+        (read-only), or an empty index marked incomplete (for writing) until
+        ``reindex`` fills it.
+        """
+        if self._index is None:
+            self._ox  # a closed store has no index either
+            if self.read_only:
+                self._index = fts.SearchIndex.open(self.path, read_only=True)
+            else:
+                fresh = not fts.SearchIndex.exists(self.path)
+                index = fts.SearchIndex.open(self.path)
+                if fresh:
+                    index.set_complete(not self.documents() and not self._has_default_graph())
+                self._index = index
+        return self._index
+
+    @contextlib.contextmanager
+    def _indexing(self):
+        """Errors of the search index as StoreError: the batch stops, as for the store itself."""
+        try:
+            yield self.search_index()
+        except fts.IndexMissing as exc:  # for a writer: the file is there but cannot be opened
+            raise StoreError(f"{one_line(exc)} (or delete {fts.FILE_NAME} and run it)") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write the search index ({one_line(exc)}): "
+                             "run `kb reindex` once it is fixed") from None
+
+    def _has_default_graph(self) -> bool:
+        return next(iter(self._ox.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None
+
+    def label(self, iri, predicates) -> str | None:
+        """A label of ``iri`` in any graph of the store, by the first of ``predicates`` it has (English first)."""
+        for predicate in predicates:
+            values = [from_ox(q.object) for q in self._ox.quads_for_pattern(to_ox(URIRef(iri)), to_ox(predicate), None)]
+            values = [v for v in values if isinstance(v, Literal)]
+            if values:
+                return str(min(values, key=lambda v: (v.language not in (None, "en"), v.language or "", str(v))))
+        return None
+
+    def _indexed_triples(self, name: str | None) -> Graph:
+        """The triples of one graph (None: the default graph) that the index reads (fts.INDEXED_PREDICATES):
+        not a document's text, posts or topic assignments."""
+        out = Graph()
+        graph = ox.DefaultGraph() if name is None else to_ox(URIRef(name))
+        for predicate in dict.fromkeys(fts.INDEXED_PREDICATES):
+            for quad in self._ox.quads_for_pattern(None, to_ox(predicate), None, graph):
+                out.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+        return out
+
+    def _index_graphs(self, names: Iterable[str | None]) -> None:
+        """Replace the index rows of these graphs (None: the default graph) by what the store holds now."""
+        with self._indexing() as index:
+            self._index_each(index, names)
+
+    def _index_each(self, index: fts.SearchIndex, names: Iterable[str | None]) -> None:
+        for name in names:
+            if name is None or name == fts.DEFAULT_GRAPH:
+                index.replace_document(fts.DEFAULT_GRAPH, self._indexed_triples(None), self.label)
+            elif name == ontology_graph_iri():
+                index.set_labels(fts.ontology_labels(self._indexed_triples(name)))
+            else:
+                index.replace_document(name, self._indexed_triples(name), self.label)
+
+    def _begin(self, names: Iterable[str | None]) -> None:
+        with self._indexing() as index:
+            for name in names:
+                if name != ontology_graph_iri():
+                    index.begin_document(fts.DEFAULT_GRAPH if name is None else name)
+
+    def reindex(self, progress: bool = False) -> fts.RebuildReport:
+        """Rebuild the search index from the store, document by document, in one transaction."""
+        names = [*self.documents(), *([None] if self._has_default_graph() else [])]
+        return fts.rebuild(self.search_index(), names, self._indexed_triples, self.label, progress=progress)
+
+    def index_differences(self) -> list[str]:
+        """How the search index differs from the store, one line per document (kb.fts.differences);
+        counts the claims of every graph (queries/claims-per-graph.rq), reads no graph whole."""
+        from . import queries  # kb.queries imports this module
+
+        result = queries.run(self, queries.load_query("claims-per-graph"))
+        counts = {str(graph): int(n) for graph, n in result.rows}
+        counts = {graph: counts.get(graph, 0) for graph in self.documents()}
+        return fts.differences(self.search_index(), counts)
+
     # -------------------------------------------------------- writing
 
     def replace_document(self, graph_iri, graph: Graph) -> None:
-        """Replace the named graph ``graph_iri`` by ``graph``, in one transaction."""
+        """Replace the named graph ``graph_iri`` by ``graph``, in one transaction, then its index rows."""
+        is_ontology = str(graph_iri) == ontology_graph_iri()
+        if not is_ontology:
+            self._begin([str(graph_iri)])
         name = to_ox(URIRef(graph_iri))
         bnodes: dict = {}
         triples = "\n".join(
@@ -182,6 +312,12 @@ class EmbeddedStore:
             self._ox.update(update)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot write {graph_iri}: {one_line(exc)}") from None
+        if not is_ontology or fts.SearchIndex.exists(self.path):  # no index yet: the ontology waits for one
+            with self._indexing() as index:
+                if is_ontology:
+                    index.set_labels(fts.ontology_labels(graph))
+                else:
+                    index.replace_document(str(graph_iri), graph, self.label)
 
     def add_to_default_graph(self, graph: Graph) -> None:
         """Add the triples of ``graph`` to the store's default graph (kb load), in one transaction."""
@@ -190,19 +326,30 @@ class EmbeddedStore:
             f"{to_ox(s, bnodes)} {to_ox(p)} {to_ox(o, bnodes)} ." for s, p, o in graph)
         if not triples:
             return
+        self._begin([None])
         try:
             self._ox.update(f"INSERT DATA {{\n{triples}\n}}")
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot write the default graph: {one_line(exc)}") from None
+        self._index_graphs([None])
 
-    def update(self, sparql: str, base_iri: str | None = None) -> None:
-        """Run a SPARQL Update as it is, in one transaction (kb.updates checks it first)."""
+    def update(self, sparql: str, base_iri: str | None = None,
+               changed: Iterable[str | None] | None = None) -> None:
+        """Run a SPARQL Update as it is, in one transaction (kb.updates checks it first).
+
+        ``changed`` names the graphs the update changes (None: the default
+        graph), as kb.updates finds them on a copy: their index rows are
+        replaced after the store's transaction commits.
+        """
+        changed = list(changed or [])
+        self._begin(changed)
         try:
             self._ox.update(sparql, base_iri=base_iri)
         except SyntaxError as exc:
             raise QueryError(f"not a valid SPARQL update: {one_line(exc)}") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot write: {one_line(exc)}") from None
+        self._index_graphs(changed)
 
     def set_ontology(self, graph: Graph) -> None:
         self.replace_document(ontology_graph_iri(), graph)
@@ -211,6 +358,9 @@ class EmbeddedStore:
         self._ox.optimize()
 
     def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
         if self._store is not None:
             if not self.read_only:
                 self._store.flush()

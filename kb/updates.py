@@ -4,7 +4,8 @@ An update is checked (it must parse; LOAD and SERVICE are refused, they
 fetch from the network), then tried on an in-memory copy of the store; every
 graph it changes is validated with the shapes (kb.validate) and only when
 all of them conform is the update run on the store itself, in one
-transaction.  The store is opened for writing only for that time, so
+transaction; then the search index (kb.fts) replaces the rows of the graphs
+it changed.  The store is opened for writing only for that time, so
 ``kb ingest`` can write it between updates; while it does, an update is
 refused as busy.
 
@@ -166,7 +167,8 @@ def apply_update(store_dir, sparql: str, base_iri: str | None = None) -> list[st
             problems += [f"{where}: {v}" for v in validate_graph(graph)]
         if problems:
             raise ValidationError("the update", problems)
-        store.update(sparql, base_iri=base_iri)
+        # the changed graphs' rows of the search index are replaced once the store has committed
+        store.update(sparql, base_iri=base_iri, changed=[None if g is None else g.value for g in changed])
     return names
 
 

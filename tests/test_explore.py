@@ -60,7 +60,7 @@ def test_the_examples_are_the_named_queries(client):
     text = page(client, "/sparql/ui")
     for name in queries.query_names():
         summary = queries.load_query(name).summary
-        assert f'<option value="{name}">{escape(name)}: {escape(summary)}</option>' in text
+        assert re.search(rf'<option value="{name}"[^>]*>{re.escape(escape(name) + ": " + escape(summary))}</option>', text)
         assert f'/sparql/ui?example={name}"' in text  # a link for each: works without JS
     assert "<textarea" in text and 'method="get"' in text
     assert 'id="results"' not in text  # nothing run yet
@@ -69,7 +69,7 @@ def test_the_examples_are_the_named_queries(client):
 def test_an_example_link_fills_the_textarea_and_runs(client):
     text = page(client, "/sparql/ui", example="claims")
     assert escape(queries.load_query("claims").text) in text
-    assert '<option value="claims" selected>' in text
+    assert re.search(r'<option value="claims"[^>]* selected>', text)
     assert text.count('<tr><td>') == 6  # conftest.DOCS: five claims, one with two topics
 
 
@@ -154,39 +154,87 @@ def test_search_finds_the_words_and_marks_them(client):
 
 
 def test_facets_count_the_results_and_add_a_filter(client):
-    text = page(client, "/search", q="e")  # every claim of conftest.DOCS has an 'e'
-    assert "5 claims" in text
+    text = page(client, "/search", q="s")  # words starting with s: four claims of conftest.DOCS
+    assert "4 claims" in text
     speakers = re.search(r'data-facet="speaker">(.*?)</section>', text, re.S).group(1)
-    assert re.search(r'/search\?q=e&amp;speaker=sergey-lavrov">Sergey Lavrov</a> <span class="count">3<', speakers)
+    assert re.search(r'/search\?q=s&amp;speaker=sergey-lavrov">Sergey Lavrov</a> <span class="count">3<', speakers)
     years = re.search(r'data-facet="year">(.*?)</section>', text, re.S).group(1)
     assert re.findall(r">(\d{4})</a> <span class=\"count\">(\d+)<", years) == [("2025", "3"), ("2024", "1")]
     kinds = re.search(r'data-facet="kind">(.*?)</section>', text, re.S).group(1)
     assert re.findall(r'kind=(\w+)">', kinds) == ["direct", "indirect"]
-    filtered = page(client, "/search", q="e", speaker="sergey-lavrov", topic="istanbul-talks")
+    filtered = page(client, "/search", q="s", speaker="sergey-lavrov", topic="istanbul-talks")
     assert "1 claim" in filtered and "Istanbul" in filtered
     assert "<strong>Sergey Lavrov</strong>" in filtered  # the chosen filter is no link
-    assert page(client, "/search", q="e", year="2024").count('class="hit"') == 1
-    assert page(client, "/search", q="e", kind="indirect").count('class="hit"') == 2
-    assert page(client, "/search", q="e", topic="no-such-topic").count('class="hit"') == 0
+    assert page(client, "/search", q="s", year="2024").count('class="hit"') == 1
+    assert page(client, "/search", q="s", kind="indirect").count('class="hit"') == 2
+    assert page(client, "/search", q="s", topic="no-such-topic").count('class="hit"') == 0
+    # filters alone are a view too: every claim of the speaker
+    assert page(client, "/search", speaker="sergey-lavrov").count('class="hit"') == 3
 
 
 def test_search_pages(client, monkeypatch):
-    monkeypatch.setattr(explore, "PAGE_SIZE", 2)
-    first = page(client, "/search", q="e")
-    assert first.count('class="hit"') == 2 and "page 1 of 3" in first
-    assert 'href="/search?q=e&amp;page=2" rel="next"' in first
-    last = page(client, "/search", q="e", page="3")
+    monkeypatch.setattr(explore, "PAGE_SIZE", 3)
+    first = page(client, "/search", q="t")  # The, treaty, talks, that, the: four claims
+    assert first.count('class="hit"') == 3 and "page 1 of 2" in first
+    assert 'href="/search?q=t&amp;page=2" rel="next"' in first
+    last = page(client, "/search", q="t", page="2")
     assert last.count('class="hit"') == 1 and 'rel="prev"' in last and 'rel="next"' not in last
     for wild in ("999999999999", "-5", "x"):  # clamped, never an error
-        assert page(client, "/search", q="e", page=wild).count('class="hit"') in (1, 2)
-    data = search(client, q="e", page="2", format="json").get_json()
-    assert data["page"] == 2 and data["pages"] == 3 and len(data["results"]) == 2
+        assert page(client, "/search", q="t", page=wild).count('class="hit"') in (1, 3)
+    data = search(client, q="t", page="2", format="json").get_json()
+    assert data["page"] == 2 and data["pages"] == 2 and len(data["results"]) == 1
     # without a page, the data formats export the whole view, every page of it
-    everything = search(client, q="e", format="json").get_json()
-    assert len(everything["results"]) == everything["total"] == 5
-    rows = list(csv.reader(io.StringIO(search(client, q="e", format="csv").get_data(as_text=True))))
-    assert len(rows) == 1 + 5
-    assert 'href="/search?q=e&amp;format=json"' in first
+    everything = search(client, q="t", format="json").get_json()
+    assert len(everything["results"]) == everything["total"] == 4
+    rows = list(csv.reader(io.StringIO(search(client, q="t", format="csv").get_data(as_text=True))))
+    assert len(rows) == 1 + 4
+    assert 'href="/search?q=t&amp;format=json"' in first
+    # the pages together are the whole view, in the same order, each claim once
+    paged = [r["claim"] for n in (1, 2) for r in search(client, q="t", page=n, format="json").get_json()["results"]]
+    assert paged == [r["claim"] for r in everything["results"]] and len(set(paged)) == 4
+
+
+def test_the_page_says_when_the_facets_count_a_sample(client, monkeypatch):
+    from kb import fts
+
+    assert "The facets count the first" not in page(client, "/search", q="s")
+    monkeypatch.setattr(fts, "FACET_SAMPLE", 2)
+    text = page(client, "/search", q="s")
+    assert "4 claims" in text and "The facets count the first 2 of the 4 claims." in text
+    data = search(client, q="s", format="json").get_json()
+    assert data["total"] == 4 and data["facetsCounted"] == 2 and len(data["results"]) == 4
+
+
+def test_the_export_is_capped_by_max_rows(app):
+    app.config.update(MAX_ROWS=2)
+    try:
+        response = app.test_client().get("/search?q=t&format=json")
+    finally:
+        app.config.update(MAX_ROWS=10_000)
+    assert response.headers["KB-Results-Truncated"] == "max-rows=2"
+    data = response.get_json()
+    assert data["total"] == 4 and len(data["results"]) == 2
+
+
+def test_the_view_as_turtle_is_the_claims_rdf(client, app):
+    from rdflib import Graph, URIRef
+    from rdflib.compare import isomorphic
+
+    response = search(client, q="s", speaker="sergey-lavrov", format="ttl")
+    assert response.status_code == 200 and response.mimetype == "text/turtle"
+    got = Graph().parse(data=response.get_data(as_text=True), format="turtle")
+    claims = [URIRef(r["claim"]) for r in search(client, q="s", speaker="sergey-lavrov",
+                                                  format="json").get_json()["results"]]
+    assert len(claims) == 3
+    assert set(got.subjects(URIRef("https://schema.org/author"))) == set(claims)
+    with EmbeddedStore.open(app.config["KB_STORE"], read_only=True) as store:
+        expected = Graph()
+        for claim in claims:  # each claim's triples and its topic assignments' (blank nodes in conftest)
+            expected += store.query("CONSTRUCT { ?c ?p ?o . ?a ?ap ?ao } WHERE { { ?c ?p ?o } UNION "
+                                    "{ ?c <https://w3id.org/kb/ns#topicAssignment> ?a . ?a ?ap ?ao } }",
+                                    {"c": claim})
+    assert isomorphic(got, expected)
+    assert "format=ttl" in page(client, "/search", q="s")
 
 
 def test_search_as_json_and_csv(client):
@@ -205,12 +253,58 @@ def test_search_as_json_and_csv(client):
     assert "format=json" in html_answer.headers["Link"]
 
 
-@pytest.mark.parametrize("evil", ['"} UNION {', '"}} UNION { ?s ?p ?o } #', "') || true || ('", "<script>x</script>"])
+@pytest.mark.parametrize("evil", ['"} UNION {', '"}} UNION { ?s ?p ?o } #', "') || true || ('", "<script>x</script>",
+                                  'NEAR(a b)', "*", "-x", "AND", '"', "^", "x OR", "{}:"])
 def test_injection_strings_are_only_words(client, evil):
     text = page(client, "/search", q=evil)
     assert "0 claims" in text and 'class="hit"' not in text
     assert "<script>x</script>" not in text
     assert json.loads(search(client, q=evil, format="json").get_data())["total"] == 0
+
+
+def test_a_store_without_a_search_index_says_to_run_kb_reindex(tmp_path, ontology):
+    import os
+
+    from kb import fts
+
+    store_dir = tmp_path / "store"
+    with EmbeddedStore.open(store_dir) as store:
+        fill(store, ontology)
+    for name in os.listdir(store_dir):  # a store written before there was an index
+        if name.startswith(fts.FILE_NAME):
+            os.remove(store_dir / name)
+    app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1})
+    client = app.test_client()
+    text = page(client, "/search", q="reform")
+    assert "no search index" in text and "<code>kb reindex</code>" in text and 'class="hit"' not in text
+    response = search(client, q="reform", format="json")
+    assert response.status_code == 503 and "kb reindex" in response.get_data(as_text=True)
+    assert len(response.get_data(as_text=True).splitlines()) == 1
+    assert str(tmp_path) not in text + response.get_data(as_text=True)  # no path of the server's disk
+    with EmbeddedStore.open(store_dir) as store:
+        store.reindex()
+    text = page(client, "/search", q="reform")
+    assert "1 claim" in text and "kb reindex" not in text
+
+
+def test_cyrillic_words_are_found_and_marked(tmp_path, ontology):
+    from conftest import C, build_document
+
+    store_dir = tmp_path / "store"
+    with EmbeddedStore.open(store_dir) as store:
+        store.set_ontology(ontology)
+        store.replace_document(*build_document("ru.txt", [C("sergey-lavrov", "Лавров заявил о переговорах")]))
+    client = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1}).test_client()
+    text = page(client, "/search", q="ЛАВРОВ перегов")
+    assert "1 claim" in text
+    assert "<mark>Лавров</mark> заявил о <mark>перегов</mark>орах" in text
+
+
+def test_marking_follows_the_words_of_the_search():
+    assert explore.marked("The UN needs reform", "un REF") == [
+        ("The ", False), ("UN", True), (" needs ", False), ("ref", True), ("orm", False)]
+    assert explore.marked("Sunday", "un") == [("Sunday", False)]  # words start with the text, not contain it
+    assert explore.marked("x", '"} UNION {') == [("x", False)]
 
 
 # ---------------------------------------------------------------- the CI script

@@ -8,28 +8,35 @@ the endpoint writes for that form of answer.  Errors are a message on the
 page (with the endpoint's status), never a 500.  The examples are the named
 queries of queries/*.rq, labelled by their ``#+ summary``.
 
-``/search?q=…`` finds the claims whose words contain ``q`` (queries/search-claims.rq,
-``q`` bound as an xsd:string literal), counts them per speaker, topic, year
+``/search?q=…`` finds the claims whose words match ``q`` in the full-text
+index kept with the store (kb.fts: every word of ``q``, each as a prefix;
+nothing ``q`` holds is query syntax), counts them per speaker, topic, year
 and kind (facets, as links that add a filter), filters by
 ``speaker``/``topic``/``year``/``kind`` and pages them (``page``, clamped).
-``?format=json|csv`` gives the same results as data.
+``?format=json|csv|ttl`` gives the same view as data (every page of it, up
+to the endpoint's cap on rows, unless a page is asked for); Turtle is the
+claims' own RDF, from the store by queries/claim-export.rq.  A store without
+an index (written before there was one) gets a page saying to run ``kb
+reindex``, never an error.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections import Counter
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from .. import queries
+from rdflib import Graph
+
+from .. import fts, queries
 from ..errors import QueryError
 from ..querypool import QueryTimeout
-from ..store import check_query
+from ..store import check_query, write_graph
 from . import linked_data, sparql
 
 bp = Blueprint("explore", __name__, template_folder="templates")
@@ -38,7 +45,8 @@ HTML_ROWS = 1000  # rows at most in the page's table (the downloads have the end
 PAGE_SIZE = 20  # search results per page
 MAX_PAGE = 10_000
 MAX_SEARCH = 200  # characters of a search text at most
-FACETS = ("speaker", "topic", "year", "kind")
+FACETS = fts.FACETS
+SEARCH_FORMATS = ("html", "json", "csv", "ttl")
 # the endpoint's `format=` names (kb.querypool's formats), per form of answer
 DOWNLOADS = {
     "select": ("json", "xml", "csv", "tsv"),
@@ -154,27 +162,6 @@ def sparql_page():
 
 # ---------------------------------------------------------------- the search page
 
-@dataclass
-class Hit:
-    claim: str
-    speaker: str
-    speaker_name: str
-    date: str
-    kind: str
-    quote: str
-    document: str
-    topics: list[tuple[str, str]] = field(default_factory=list)  # (IRI, label)
-
-    def keys(self) -> dict[str, set[str]]:
-        """The facet values of this claim."""
-        return {"speaker": {_key(self.speaker)}, "topic": {_key(t) for t, _ in self.topics},
-                "year": {self.date[:4]} if self.date else set(), "kind": {self.kind} if self.kind else set()}
-
-
-def _key(iri: str) -> str:
-    return iri.rstrip("/").rsplit("/", 1)[-1]
-
-
 def _clamp(raw: str | None, low: int, high: int, default: int) -> int:
     try:
         return min(max(int(raw or default), low), high)
@@ -182,43 +169,21 @@ def _clamp(raw: str | None, low: int, high: int, default: int) -> int:
         return default
 
 
-def find(text: str) -> list[Hit]:
-    """The claims whose words contain ``text``, one Hit per claim, in document order."""
-    result = queries.run(linked_data.get_store(), queries.load_query("search-claims"), {"text": text})
-    hits: dict[str, Hit] = {}
-    for row in queries.as_dicts(result):
-        hit = hits.get(row["claim"])
-        if hit is None:
-            hit = hits[row["claim"]] = Hit(row["claim"], row["speaker"], row["speakerName"] or _key(row["speaker"]),
-                                           row["date"], row["kind"], row["quote"], row["document"])
-        if row["topic"] and row["topic"] not in (t for t, _ in hit.topics):
-            hit.topics.append((row["topic"], row["topicLabel"] or _key(row["topic"])))
-    return list(hits.values())
-
-
-def facet_counts(hits: list[Hit]) -> dict[str, list[tuple[str, str, int]]]:
-    """Per facet, (key, label, claims) most claims first."""
-    labels: dict[tuple[str, str], str] = {}
-    counts = {name: Counter() for name in FACETS}
-    for hit in hits:
-        labels[("speaker", _key(hit.speaker))] = hit.speaker_name
-        for iri, label in hit.topics:
-            labels[("topic", _key(iri))] = label
-        for name, values in hit.keys().items():
-            counts[name].update(values)
-    return {name: sorted(((k, labels.get((name, k), k), n) for k, n in counts[name].items()),
-                         key=lambda item: (-item[2], item[1]))
-            for name in FACETS}
-
-
 def marked(quote: str, text: str) -> list[tuple[str, bool]]:
-    """The quote in pieces, (piece, is a match), matching ``text`` case-insensitively."""
-    if not text:
+    """The quote in pieces, (piece, is a match): the words that start with a word of ``text``
+    (the index matches each word of the text as a prefix), case-insensitively."""
+    prefixes = sorted({t.casefold() for chunk in fts.query_tokens(text) for t in chunk}, key=len, reverse=True)
+    if not prefixes:
         return [(quote, False)]
-    lower, needle, out, pos = quote.lower(), text.lower(), [], 0
-    while (found := lower.find(needle, pos)) >= 0 and len(lower) == len(quote):
-        out += [(quote[pos:found], False), (quote[found:found + len(needle)], True)]
-        pos = found + len(needle)
+    out, pos = [], 0
+    for word in re.finditer(r"[^\W_]+", quote):
+        folded = word.group(0).casefold()
+        prefix = next((p for p in prefixes if folded.startswith(p)), None)
+        if prefix is None or len(folded) != len(word.group(0)):
+            continue
+        end = word.start() + len(prefix)
+        out += [(quote[pos:word.start()], False), (quote[word.start():end], True)]
+        pos = end
     out.append((quote[pos:], False))
     return [piece for piece in out if piece[0]]
 
@@ -230,51 +195,94 @@ def _url(**changes) -> str:
     return url_for("explore.search") + "?" + urlencode({k: v for k, v in params.items() if v})
 
 
-def _hit_dict(hit: Hit) -> dict:
-    return {"claim": hit.claim, "speaker": hit.speaker, "speakerName": hit.speaker_name,
-            "date": hit.date, "kind": hit.kind, "quote": hit.quote, "document": hit.document,
+def _hit_dict(hit: fts.Hit) -> dict:
+    return {"claim": hit.claim, "speaker": hit.speaker, "speakerName": hit.speaker_label,
+            "date": hit.date, "kind": hit.kind, "quote": hit.words, "document": hit.graph,
             "topics": [iri for iri, _ in hit.topics]}
+
+
+def _text_response(message: str, status: int) -> Response:
+    return Response(message.rstrip("\n") + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _turtle(hits: list[fts.Hit]) -> Response:
+    """The claims of the view as Turtle: queries/claim-export.rq for each, the claim bound as an IRI."""
+    store = linked_data.get_store()
+    named = queries.load_query("claim-export")
+    graph = Graph()
+    for hit in hits:
+        graph += queries.run(store, named, {"claim": hit.claim})
+    out = io.BytesIO()
+    write_graph(sorted(graph), out, "turtle", queries.prefixes())
+    return Response(out.getvalue(), content_type="text/turtle; charset=utf-8")
 
 
 @bp.route("/search")
 def search():
     text = request.args.get("q", "")[:MAX_SEARCH]
-    filters = {name: request.args.get(name, "").strip() for name in FACETS}
+    filters = {name: request.args.get(name, "").strip()[:MAX_SEARCH] for name in FACETS}
     filters = {name: value for name, value in filters.items() if value}
     fmt = request.args.get("format", "html").lower()
-    if fmt not in ("html", "json", "csv"):
-        return Response(f"unknown format {fmt!r} (html, json or csv)\n", status=400,
-                        content_type="text/plain; charset=utf-8")
-    hits = [h for h in find(text) if all(v in h.keys()[name] for name, v in filters.items())] \
-        if text.strip() or filters else []
-    pages = max(1, -(-len(hits) // PAGE_SIZE))
-    page = _clamp(request.args.get("page"), 1, min(pages, MAX_PAGE), 1)
-    offset = (page - 1) * PAGE_SIZE
-    shown = hits[offset:offset + PAGE_SIZE]
-    facets = facet_counts(hits)
-    # 'export this view': the data formats give every result, unless a page is asked for
-    exported = shown if "page" in request.args else hits
-    if fmt == "json":
-        doc = {"q": text, "filters": filters, "total": len(hits), "page": page, "pages": pages,
-               "pageSize": PAGE_SIZE, "results": [_hit_dict(h) for h in exported],
-               "facets": {name: [{"key": k, "label": label, "count": n} for k, label, n in values]
-                          for name, values in facets.items()}}
-        return Response(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
-                        content_type="application/json; charset=utf-8")
-    if fmt == "csv":
+    if fmt not in SEARCH_FORMATS:
+        return _text_response(f"unknown format {fmt!r} ({', '.join(SEARCH_FORMATS[:-1])} or {SEARCH_FORMATS[-1]})", 400)
+    searching = bool(text.strip() or filters)
+    try:
+        store = linked_data.get_store()
+        if not hasattr(store, "search_index"):  # a backend without one (a remote SPARQL server)
+            raise fts.IndexMissing("store", "this store keeps no search index")
+        index = store.search_index()
+        problem = index.problem()
+    except fts.IndexMissing as exc:
+        index, problem = None, exc.reason  # never the store's path: this page goes to the network
+    page_asked = "page" in request.args
+    page = _clamp(request.args.get("page"), 1, MAX_PAGE, 1)
+    size = PAGE_SIZE
+    # 'export this view': the data formats give every result (up to the endpoint's cap on rows),
+    # unless a page is asked for
+    whole = fmt != "html" and not page_asked
+    cap = current_app.config.get("MAX_ROWS", 10_000)
+    if index is None or not searching:
+        result = fts.Results(0, [], {name: [] for name in FACETS}, 0)
+    else:
+        result = index.search(text, filters, limit=cap if whole else size, offset=0 if whole else (page - 1) * size)
+        pages = max(1, -(-result.total // size))
+        if page > pages and not whole:  # a page past the end: the last one
+            page = pages
+            result = index.search(text, filters, limit=size, offset=(page - 1) * size)
+    pages = max(1, -(-result.total // size))
+    truncated = whole and result.total > len(result.hits)
+    if fmt in ("json", "csv", "ttl") and index is None and searching:
+        return _text_response(problem, 503)
+    if fmt == "ttl":
+        response = _turtle(result.hits)
+    elif fmt == "json":
+        doc = {"q": text, "filters": filters, "total": result.total, "page": page, "pages": pages,
+               "pageSize": size, "results": [_hit_dict(h) for h in result.hits],
+               "facets": {name: [{"key": v.key, "label": v.label, "count": v.count} for v in values]
+                          for name, values in result.facets.items()},
+               "facetsCounted": result.facets_over}
+        if problem:
+            doc["warning"] = problem
+        response = Response(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
+                            content_type="application/json; charset=utf-8")
+    elif fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["claim", "speaker", "speakerName", "date", "kind", "topics", "quote", "document"])
-        for h in exported:
-            writer.writerow([h.claim, h.speaker, h.speaker_name, h.date, h.kind,
-                             " ".join(iri for iri, _ in h.topics), h.quote, h.document])
-        return Response(out.getvalue(), content_type="text/csv; charset=utf-8")
-    html = render_template(
-        "search.html", text=text, filters=filters, hits=shown, total=len(hits), page=page, first=offset + 1,
-        pages=pages, facets=facets, marked=marked, local_url=linked_data.local_url, url=_url,
-        formats={f: _url(format=f) for f in ("json", "csv")})
-    response = Response(html, content_type="text/html; charset=utf-8")
-    response.headers["Link"] = f'<{_url(format="json")}>; rel="alternate"; type="application/json"'
+        for h in result.hits:
+            writer.writerow([h.claim, h.speaker, h.speaker_label, h.date, h.kind,
+                             " ".join(iri for iri, _ in h.topics), h.words, h.graph])
+        response = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        html = render_template(
+            "search.html", text=text, filters=filters, hits=result.hits, total=result.total, page=page,
+            first=(page - 1) * size + 1, pages=pages, facets=result.facets, facets_over=result.facets_over,
+            problem=problem, index_missing=index is None, marked=marked, local_url=linked_data.local_url,
+            url=_url, formats={f: _url(format=f) for f in ("json", "csv", "ttl")})
+        response = Response(html, content_type="text/html; charset=utf-8")
+        response.headers["Link"] = f'<{_url(format="json")}>; rel="alternate"; type="application/json"'
+    if truncated:
+        response.headers["KB-Results-Truncated"] = f"max-rows={cap}"
     return response
 
 

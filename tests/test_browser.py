@@ -64,8 +64,15 @@ def browser(tmp_path_factory):
 def page(browser, request):
     page = browser.new_page()
     page.shots = Shots(request.node.name)
+    page.console_messages = []  # what Chromium reports: a page under a Content-Security-Policy logs what it blocks
+    page.on("console", lambda message: page.console_messages.append(message.text))
     yield page
     page.close()
+
+
+def blocked(page) -> list[str]:
+    """The console's reports of something the page's Content-Security-Policy refused (inline script or style)."""
+    return [m for m in page.console_messages if "Content Security Policy" in m]
 
 
 class Shots:
@@ -139,6 +146,7 @@ def test_sparql_page_runs_an_example(server, page):
         page.click("#run")
     page.shots.take(page, "sparql-error")
     assert "not a valid SPARQL query" in page.locator(".error").inner_text()
+    assert blocked(page) == []
 
 
 def test_search_with_a_facet(server, page):
@@ -153,6 +161,7 @@ def test_search_with_a_facet(server, page):
     click_to(page, '[data-facet="speaker"] a:text-is("Sergey Lavrov")', "search-lavrov")
     assert "speaker=sergey-lavrov" in page.url
     assert 0 < page.locator(".hit").count() < total
+    assert blocked(page) == []
 
 
 # ---------------------------------------------------------------- the browsing journey
@@ -185,6 +194,19 @@ def test_home_to_a_claim_and_its_highlighted_source(server, page):
     marks = [words(m) for m in mine.all_inner_texts()]
     assert quote in marks, (quote, marks)
     assert time.monotonic() - started < 60
+    assert blocked(page) == []
+
+
+def test_topic_page_pages_and_keeps_its_filters(server, page):
+    visit(page, f"{server}/topic/un-reform?from=2024-01-01&size=2", "topic")
+    first = page.locator('.side-by-side a[href^="/claim/"]').evaluate_all("links => links.map(a => a.href)")
+    assert len(first) == 2
+    path = click_to(page, 'a[rel="next"]', "topic-page-2")
+    assert path == "/topic/un-reform" and "from=2024-01-01" in page.url and "page=2" in page.url
+    second = page.locator('.side-by-side a[href^="/claim/"]').evaluate_all("links => links.map(a => a.href)")
+    assert second and not set(first) & set(second)
+    assert page.locator("svg rect").count() >= 1 and page.locator("table.timeline tbody tr").count() >= 1
+    assert blocked(page) == []
 
 
 def test_screenshots_are_kept():

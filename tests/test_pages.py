@@ -12,9 +12,13 @@ import csv
 import io
 import json
 import re
+from collections import Counter
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import RDF, RDFS, VOID
 
 from kb import config
 from kb.pipeline import ingest
@@ -27,6 +31,7 @@ XSS_ARTICLE = f"date 2025-01-01 T\n\nPeskov said that {SCRIPT} is fine.\n"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 SCHEMA_ABOUT = URIRef("https://schema.org/about")
 SCHEMA_CLAIM = URIRef("https://schema.org/Claim")
+KB = Namespace("https://w3id.org/kb/ns#")
 LAVROV = "/speaker/sergey-lavrov"
 UN_REFORM = config.base_iri() + "topic/un-reform"
 
@@ -259,3 +264,192 @@ def test_timeline_fills_gaps_and_escapes_labels():
     svg = str(chart.svg("<title>"))
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg and svg.count("<rect") == 2
     assert str(timeline([]).svg()) == ""
+
+
+def test_chart_legend_colours_are_the_stylesheet_classes():
+    from kb.web.charts import COLOURS
+
+    css = (config.PROJECT_DIR / "kb" / "web" / "static" / "kb.css").read_text(encoding="utf-8")
+    found = dict(re.findall(r"\.swatch\.series-(\d+) \{ color: (#[0-9a-f]{6}); \}", css))
+    assert found == {str(n): c for n, c in enumerate(COLOURS)}
+
+
+# ---------------------------------------------------------------- the topic page, paged in SPARQL
+
+def side_by_side(page: str) -> list[str]:
+    """The claim links of the side-by-side part of a topic page, in page order."""
+    part = page.split('<div class="side-by-side">', 1)[1].split("</div>", 1)[0]
+    return re.findall(r'href="(/claim/[0-9a-f]+)"', part)
+
+
+def test_topic_pages_together_are_the_export(client):
+    url = "/topic/un-reform"
+    rows = data(client, url, "json")["rows"]
+    everything = [r["claim"].removeprefix(config.base_iri().rstrip("/")) for r in rows]
+    assert len(everything) == len(set(everything)) >= 4  # one row per claim
+    page1 = html(client, f"{url}?size=3")
+    page2 = html(client, f"{url}?size=3&page=2")
+    first, second = side_by_side(page1), side_by_side(page2)
+    assert len(first) == 3 and second and not set(first) & set(second)
+    assert sorted(first + second) == sorted(everything)
+    assert 'rel="next"' in page1 and 'rel="prev"' in page2
+    assert html(client, f"{url}?size=3&page=9").count('href="/claim/') == 0
+
+
+def test_topic_pager_keeps_the_filters_and_clamps_the_size(client):
+    url = "/topic/un-reform?from=2024-01-01&size=2"
+    rows = data(client, url, "json")["rows"]
+    assert len(rows) > 2 and all(r["date"] >= "2024" for r in rows)
+    page = html(client, url)
+    (next_url,) = re.findall(r'<a href="([^"]+)" rel="next"', page)
+    args = parse_qs(urlsplit(next_url.replace("&amp;", "&")).query)
+    assert args == {"from": ["2024-01-01"], "size": ["2"], "page": ["2"]}
+    # the data links give the whole filtered view, not a page of it
+    for fmt in ("json", "csv", "ttl"):
+        (link,) = re.findall(rf'<a href="([^"]*format={fmt}[^"]*)"', page)
+        assert "page=" not in link and "size=" not in link and "from=2024-01-01" in link
+    assert len(side_by_side(html(client, "/topic/un-reform?size=0"))) == 1
+    assert len(side_by_side(html(client, "/topic/un-reform?size=99999"))) == len(
+        data(client, "/topic/un-reform", "json")["rows"])
+
+
+def test_topic_counts_are_those_of_its_claims(client):
+    url = "/topic/new-start"
+    rows = data(client, url, "json")["rows"]
+    page = html(client, url)
+    per_speaker = Counter(r["speaker"] for r in rows)
+    listed = page.split('<ul class="speakers">', 1)[1].split("</ul>", 1)[0]
+    shown = {href: int(n) for href, n in re.findall(r'<a href="(/speaker/[^"?]+)\?topic=new-start">(\d+) claims?</a>', listed)}
+    assert shown == {r.removeprefix(config.base_iri().rstrip("/")): n for r, n in per_speaker.items()}
+    months = Counter(r["date"][:7] for r in rows if len(r["date"]) >= 7)
+    table = page.split('<table class="timeline">', 1)[1].split("</table>", 1)[0]
+    totals = dict(re.findall(r"<tr><td>(\d{4}-\d{2})</td>.*?<td class=\"num\">(\d+)</td></tr>", table))
+    assert {m: int(n) for m, n in totals.items()} == dict(months)
+    assert f"of {len(rows)}, oldest first" in page
+
+
+def test_topic_chart_shows_the_busiest_speakers_and_sums_the_others(client):
+    from kb.web.resource_pages import CHART_SERIES, OTHERS, speaker_chart
+
+    page = html(client, "/topic/brics-sco")
+    legend = re.findall(r'<span class="swatch series-\d+" aria-hidden="true">■</span> ([^<]+)</th>', page)
+    names = {r["speakerName"] for r in data(client, "/topic/brics-sco", "json")["rows"]}
+    assert legend and set(legend) <= names | {OTHERS} and len(legend) <= CHART_SERIES + 1
+    speakers = [{"speaker": f"s{n}", "name": f"S{n}"} for n in range(4)]  # most claims first
+    months = [{"month": "2025-01", "speaker": f"s{n}", "claims": str(n + 1)} for n in range(4)]
+    chart = speaker_chart(months, speakers, keep=2)
+    assert chart.table() == [("2025-01", [7, 2, 1], 10)] and chart.series == [OTHERS, "S1", "S0"]
+
+
+# ---------------------------------------------------------------- counts in the lists' Turtle
+
+def claim_counts(graph: Graph) -> dict[str, int]:
+    counts = {}
+    for s, o in graph.subject_objects(KB.claimCount):
+        assert isinstance(o, Literal) and o.datatype == URIRef("http://www.w3.org/2001/XMLSchema#integer")
+        counts[str(s)] = int(o)
+    return counts
+
+
+@pytest.mark.parametrize("url, key", [("/speakers", "speaker"), ("/speakers?sort=count", "speaker"),
+                                      ("/topics", "topic")])
+def test_list_turtle_has_the_counts_of_the_json(client, url, key):
+    rows = data(client, url, "json")["rows"]
+    assert claim_counts(data(client, url, "ttl")) == {r[key]: int(r["claims"]) for r in rows}
+    assert any(int(r["claims"]) > 0 for r in rows)
+
+
+def test_home_turtle_has_topic_counts_and_totals(client):
+    graph = data(client, "/", "ttl")
+    assert claim_counts(graph) == {r["topic"]: int(r["claims"]) for r in data(client, "/topics", "json")["rows"]}
+    totals = {r["what"]: r["value"] for r in data(client, "/", "json")["rows"]}
+    (dataset,) = graph.subjects(RDF.type, VOID.Dataset)
+    assert str(dataset) == config.base_iri()
+    by_class = {graph.value(p, VOID["class"]): int(graph.value(p, VOID.entities))
+                for p in graph.objects(dataset, VOID.classPartition)}
+    assert by_class == {SCHEMA_CLAIM: int(totals["claims"]), KB.Document: int(totals["documents"]),
+                        KB.Post: int(totals["posts"])}
+    by_property = {graph.value(p, VOID.property): int(graph.value(p, VOID.distinctObjects))
+                   for p in graph.objects(dataset, VOID.propertyPartition)}
+    assert by_property == {URIRef("https://schema.org/author"): int(totals["speakers"]),
+                           SCHEMA_ABOUT: int(totals["topics"])}
+    assert str(graph.value(dataset, URIRef("https://schema.org/temporalCoverage"))) == \
+        f"{totals['first']}/{totals['last']}"
+
+
+def test_claim_count_is_a_term_of_the_vocabulary():
+    vocabulary = Graph().parse(config.ontology_dir() / "kb.ttl", format="turtle")
+    assert vocabulary.value(KB.claimCount, RDFS.label) and vocabulary.value(KB.claimCount, RDFS.comment)
+
+
+# ---------------------------------------------------------------- no inline script or style (CSP script-src 'self')
+
+class InlineCode(HTMLParser):
+    """Collects what a Content-Security-Policy without 'unsafe-inline' would block."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script":
+            if not attrs.get("src"):
+                self.found.append("inline <script>")
+            self.scripts.append(attrs.get("src") or "")
+        if tag == "style":
+            self.found.append("<style> element")
+        for name, value in attrs.items():
+            if name == "style":
+                self.found.append(f"style attribute on <{tag}>")
+            if name.startswith("on"):
+                self.found.append(f"{name} handler on <{tag}>")
+            if name in ("href", "src", "action") and (value or "").strip().lower().startswith("javascript:"):
+                self.found.append(f"javascript: URL on <{tag}>")
+
+
+def inline_code(page: str) -> InlineCode:
+    parser = InlineCode()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def post_url(client) -> str:
+    """The generic page of a resource (resource.html): the post the <script> claim appears in."""
+    claim = xss_claim(client)
+    graph = Graph().parse(data=client.get(f"{claim}.ttl").data, format="turtle")
+    (post,) = graph.objects(None, URIRef("https://schema.org/appearance"))
+    return "/" + str(post).removeprefix(config.base_iri())
+
+
+def test_no_page_has_inline_script_or_style(client):
+    urls = LIST_PAGES + ["/topic/un-reform?size=2&page=2", xss_claim(client), "/sparql/ui",
+                         "/sparql/ui?example=speakers", "/sparql/ui?query=SELECT%20%3Fs%20WHERE%20%7B%20%3Fs%20%3Fp",
+                         post_url(client), "/speakers?sort=evil", "/claim/0000000000000000", "/search",
+                         "/search?q=reform&speaker=sergey-lavrov"]
+    for url in urls:
+        response = client.get(url, headers={"Accept": BROWSER})
+        assert response.mimetype == "text/html", url
+        found = inline_code(response.get_data(as_text=True))
+        assert found.found == [], url
+        assert all(src.startswith("/static/") for src in found.scripts), url
+    assert inline_code("<p style='x' onclick='y'><script>z</script>").found == [
+        "style attribute on <p>", "onclick handler on <p>", "inline <script>"]
+
+
+def test_sparql_page_script_is_a_static_file(client):
+    page = html(client, "/sparql/ui?example=speakers")
+    assert inline_code(page).scripts == ["/static/sparql.js"]
+    response = client.get("/static/sparql.js")
+    assert response.status_code == 200 and "javascript" in response.mimetype
+    assert 'getAttribute("data-text")' in response.get_data(as_text=True)
+    response.close()
+    # each example's text rides on its <option>, escaped
+    from markupsafe import escape
+
+    from kb import queries
+
+    text = queries.load_query("speakers").text
+    assert f'data-text="{escape(text)}"' in page

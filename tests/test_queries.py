@@ -10,7 +10,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS, XSD
 
-from conftest import KB, SCHEMA, iri
+from conftest import KB, SCHEMA, C, build_document, iri
 from kb import config, queries
 from kb.errors import QueryError
 from kb.queries import load_query, render, run
@@ -311,3 +311,87 @@ def test_graphs_and_booleans_have_formats_too(filled_store):
     assert render(False, "table") == "false\n"
     with pytest.raises(QueryError, match="unknown format"):
         render(graph, "yaml")
+
+
+# ---------------------------------------------------------------- the topic page's queries
+
+TOPIC_DOC = [  # on one topic: dated to a day, a month, a year, undated; two speakers
+    C("sergey-lavrov", "third", "2025-03-02", topics=("new-start",), start=300),
+    C("maria-zakharova", "undated", None, topics=("new-start",), start=400),
+    C("sergey-lavrov", "first", "2024", topics=("new-start",), start=100),
+    C("dmitry-peskov", "second", "2025-03", topics=("new-start", "sanctions"), start=200),
+    C("sergey-lavrov", "fourth", "2025-04-30", topics=("new-start",), start=0),
+    C("sergey-lavrov", "off topic", "2025-04-30", topics=("sanctions",), start=500),
+]
+NEW_START = str(iri("topic", "new-start"))
+
+
+@pytest.fixture
+def topic_store(store, ontology):
+    store.set_ontology(ontology)
+    doc, g = build_document("topic.txt", TOPIC_DOC)
+    g.add((URIRef(LAVROV), SCHEMA.name, Literal("Sergey Lavrov")))  # named in two graphs: must not double
+    store.replace_document(doc, g)
+    return store
+
+
+@pytest.mark.parametrize("since,until,quotes", [
+    (None, None, ["first", "second", "third", "fourth", "undated"]),  # oldest first, the undated last
+    ("2025-01-01", None, ["second", "third", "fourth"]),
+    ("2025-03-15", "2025-12-31", ["second", "fourth"]),  # a month overlapping the range is in
+    (None, "2024-12-31", ["first"]),
+])
+def test_topic_claims_one_row_per_claim_oldest_first(topic_store, since, until, quotes):
+    values = {"topic": "new-start", **({"from": since} if since else {}), **({"to": until} if until else {})}
+    got = rows(topic_store, "topic-claims", **values)
+    assert [r["quote"] for r in got] == quotes
+    assert list(got[0]) == ["claim", "date", "speaker", "speakerName", "quote", "kind", "document", "topic"]
+    assert {r["claim"] for r in got} == {r["claim"] for r in rows(topic_store, "claims-by-topic", **values)}
+
+
+@pytest.mark.parametrize("name, values", [("topic-claims", {"topic": NEW_START}),
+                                          ("speaker-claims", {"speaker": LAVROV}),
+                                          ("speaker-topic-claims", {"speaker": LAVROV, "topic": NEW_START})])
+def test_paged_queries_cut_their_pages_where_they_sort(topic_store, name, values):
+    """The web pages put LIMIT/OFFSET in place of the "# PAGE" line: the pages together are the whole answer."""
+    from kb.web.pages import PAGE_MARK
+
+    query = load_query(name)
+    assert len(PAGE_MARK.findall(query.text)) == 1
+    bindings, _ = queries.bind(query, values)
+    whole = run(topic_store, query, values).rows
+    assert len(whole) >= 3
+    pages = [topic_store.query(PAGE_MARK.sub(f"LIMIT 2 OFFSET {offset}", query.text), bindings).rows
+             for offset in range(0, len(whole) + 2, 2)]
+    assert [len(p) for p in pages if p] == [min(2, len(whole) - n) for n in range(0, len(whole), 2)]
+    assert [row[0] for page in pages for row in page] == [row[0] for row in whole]  # the claims, in order
+
+
+def test_topic_speakers_and_timeline_count_by_group(topic_store):
+    speakers = [(r["speakerName"], r["claims"]) for r in rows(topic_store, "topic-speakers", topic=NEW_START)]
+    assert speakers == [("Sergey Lavrov", "3"), ("Dmitry Peskov", "1"), ("Maria Zakharova", "1")]
+    assert [(r["speakerName"], r["claims"]) for r in
+            rows(topic_store, "topic-speakers", topic=NEW_START, **{"from": "2025-03-10"})] == [
+        ("Dmitry Peskov", "1"), ("Sergey Lavrov", "1")]
+    months = [(r["month"], r["speakerName"], r["claims"]) for r in rows(topic_store, "topic-timeline", topic=NEW_START)]
+    assert months == [("2025-03", "Dmitry Peskov", "1"), ("2025-03", "Sergey Lavrov", "1"),
+                      ("2025-04", "Sergey Lavrov", "1")]  # a year is no month; the undated are left out
+    assert [r["month"] for r in rows(topic_store, "topic-timeline", topic=NEW_START, to="2025-03-31")] == \
+        ["2025-03", "2025-03"]
+
+
+def test_topic_labels_one_english_label_per_topic(filled_store):
+    got = rows(filled_store, "topic-labels")
+    assert len(got) == len({r["topic"] for r in got}) > 5
+    assert {r["topic"]: r["label"] for r in got}[NEW_START] == "New START"
+    assert list(got[0]) == ["topic", "label"]
+
+
+def test_latest_claims_are_the_ten_newest(topic_store, ontology):
+    more = [C("dmitry-peskov", f"day {n}", f"2026-01-{n:02d}", start=1000 + 10 * n) for n in range(1, 13)]
+    more += [C("dmitry-peskov", "same day as the tenth", "2026-01-03", start=5000)]
+    doc, g = build_document("more.txt", more)
+    topic_store.replace_document(doc, g)
+    got = rows(topic_store, "latest-claims")
+    assert [r["quote"] for r in got] == [f"day {n}" for n in range(12, 3, -1)] + ["day 3"]
+    assert got[0]["speakerName"] == "Dmitry Peskov" and got[0]["date"] == "2026-01-12" and got[0]["kind"] == "direct"

@@ -4,7 +4,9 @@
 gives a ``Timeline``: the months (every month between the first and the
 last, gaps included), the series, the counts, and ``svg()`` — markup built
 here with every label escaped, so a template may output it as it is.  The
-page shows a <table> of the same numbers next to it.
+page shows a <table> of the same numbers next to it, its legend coloured
+by the classes ``.series-0`` … ``.series-9`` of kb.css (no style
+attributes: the pages run under a Content-Security-Policy).
 """
 from __future__ import annotations
 
@@ -34,8 +36,12 @@ class Timeline:
         return [(m, [self.counts.get((m, s), 0) for s in self.series], self.total(m))
                 for m in self.months if self.total(m)]
 
+    def series_index(self, series: str) -> int:
+        """The series' place in COLOURS (kb.css has a class .series-N of the same colour)."""
+        return self.series.index(series) % len(COLOURS)
+
     def colour(self, series: str) -> str:
-        return COLOURS[self.series.index(series) % len(COLOURS)]
+        return COLOURS[self.series_index(series)]
 
     def svg(self, title: str = "Claims per month") -> Markup:
         if not self.months:

@@ -5,31 +5,34 @@ parameters bound as typed terms by kb.queries — and ``respond`` renders
 them as HTML, or, by ``?format=json|csv|ttl``, as data.  The HTML shows
 one page of rows (LIMIT/OFFSET in the SPARQL, from clamped integers); the
 data formats give every row of the same filtered view.  Filters live in the
-URL.  The pages of speakers, topics, claims and documents (the HTML of
-their Linked Data IRIs) are in resource_pages.py.
+URL.  The Turtle of a list carries its counts as kb:claimCount (a term of
+ontology/kb.ttl: neither VoID nor schema.org counts a speaker's claims);
+the home page's totals are a VoID description of the store.  The pages of
+speakers, topics, claims and documents (the HTML of their Linked Data
+IRIs) are in resource_pages.py.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
-from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import OWL, PROV, SKOS, XSD
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import OWL, PROV, RDF, SKOS, VOID, XSD
 
 from .. import queries
 from ..errors import QueryError
 from ..store import SelectResult
-from .linked_data import get_store, local_url
+from .linked_data import base, get_store, local_url
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
-LATEST = 10  # claims on the home page
 DATA_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8",
                 "ttl": "text/turtle; charset=utf-8"}
 KB = Namespace("https://w3id.org/kb/ns#")
@@ -40,8 +43,11 @@ PREDICATES = {
     "topics": SCHEMA.about, "topic": SCHEMA.about, "name": SCHEMA.name, "speakerName": None,
     "label": SKOS.prefLabel, "definition": SKOS.definition, "sameAs": OWL.sameAs,
     "roles": KB.role, "aliases": SKOS.altLabel, "start": KB.startOffset, "end": KB.endOffset,
+    "claims": KB.claimCount,
 }
+INTEGERS = ("start", "end", "claims")
 DATES = {10: XSD.date, 7: XSD.gYearMonth, 4: XSD.gYear}
+PAGE_MARK = re.compile(r"^[ \t]*# PAGE[ \t]*$", re.MULTILINE)  # where a query wants its LIMIT/OFFSET
 
 
 class BadRequest(Exception):
@@ -54,7 +60,9 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
            offset: int = 0) -> list[dict]:
     """Rows of queries/NAME.rq as {column: plain string}, hidden columns left out.
 
-    ``limit``/``offset`` are clamped integers appended as LIMIT/OFFSET.
+    ``limit``/``offset`` are clamped integers written as LIMIT/OFFSET in place of the
+    query's "# PAGE" line (the sub-select that sorts the claims, so that only the
+    page's claims are looked up further), else at the end.
     """
     query = queries.load_query(name)
     try:
@@ -62,8 +70,11 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
     except QueryError as exc:
         raise BadRequest(str(exc)) from None
     text = query.text
-    if limit is not None:
-        text += f"\nLIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
+    if limit is not None:  # where the query says (its sub-select that sorts), else at the end
+        page = f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
+        text, marked = PAGE_MARK.subn(page, text, count=1)
+        if not marked:
+            text += f"\n{page}"
     result = get_store().query(text, bindings)
     keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
     return queries.as_dicts(SelectResult([result.variables[i] for i in keep],
@@ -118,7 +129,7 @@ def respond(view: View, status: int = 200) -> Response:
         return Response(render_data(view, fmt), status=status, content_type=DATA_FORMATS[fmt])
     formats = []
     if view.rows is not None:  # a page may send its Turtle elsewhere (the resource's own RDF, a full export)
-        formats = [(f, view.context.get(f"{f}_url") or url_with(format=f, page=None)) for f in DATA_FORMATS]
+        formats = [(f, view.context.get(f"{f}_url") or url_with(format=f, page=None, size=None)) for f in DATA_FORMATS]
     body = render_template(view.template, title=view.title, formats=formats, local=local_url,
                            key_of=key_of, url_with=url_with, **view.context)
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
@@ -164,7 +175,7 @@ def rows_graph(rows: list[dict]) -> Graph:
             for part in parts:
                 if column in ("speaker", "document", "topics", "topic", "sameAs"):
                     g.add((subject, predicate, URIRef(part)))
-                elif column in ("start", "end"):
+                elif column in INTEGERS:
                     g.add((subject, predicate, Literal(int(part))))
                 else:
                     g.add((subject, predicate, Literal(part)))
@@ -191,13 +202,41 @@ def home():
     stats = select("stats")
     dates = select("date-range")
     topics = select("topic-list")
-    latest = select("latest-claims", limit=LATEST)
+    latest = select("latest-claims")  # the ten latest: the query has its own LIMIT
     totals = {**(stats[0] if stats else {}), **(dates[0] if dates else {})}
     view = View("pages/home.html", "Home",
                 {"totals": totals, "topics": topics, "latest": latest},
                 rows=[{"what": k, "value": v} for k, v in totals.items()], columns=["what", "value"],
-                graph=rows_graph(topics))
+                graph=home_graph(totals, topics))
     return respond(view)
+
+
+# the home page's totals in VoID: (class, column) counted as entities, (property, column) as distinct objects
+CLASS_TOTALS = ((SCHEMA.Claim, "claims"), (KB.Document, "documents"), (KB.Post, "posts"))
+PROPERTY_TOTALS = ((SCHEMA.author, "speakers"), (SCHEMA.about, "topics"))
+
+
+def home_graph(totals: dict, topics: list[dict]) -> Graph:
+    """The home page as RDF: the store as a void:Dataset (the base IRI, whose page this is) with its
+    totals as class and property partitions and its dates as schema:temporalCoverage, and every
+    topic with its kb:claimCount."""
+    g = rows_graph(topics)
+    g.bind("void", VOID)
+    dataset = URIRef(base())
+    g.add((dataset, RDF.type, VOID.Dataset))
+    for cls, column in CLASS_TOTALS:
+        part = BNode(f"class-{column}")
+        g.add((dataset, VOID.classPartition, part))
+        g.add((part, VOID["class"], cls))
+        g.add((part, VOID.entities, Literal(int(totals.get(column) or 0))))
+    for prop, column in PROPERTY_TOTALS:
+        part = BNode(f"property-{column}")
+        g.add((dataset, VOID.propertyPartition, part))
+        g.add((part, VOID.property, prop))
+        g.add((part, VOID.distinctObjects, Literal(int(totals.get(column) or 0))))
+    if totals.get("first"):
+        g.add((dataset, SCHEMA.temporalCoverage, Literal(f"{totals['first']}/{totals['last']}")))
+    return g
 
 
 SORTS = {"name": lambda r: ((r["name"] or r["speaker"]).lower(),),

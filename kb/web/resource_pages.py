@@ -4,8 +4,13 @@ kb.web.linked_data resolves the IRI and negotiates; when the answer is HTML,
 or when ``?format=json|csv`` (or ``ttl`` with a filter) asks for the data of
 a page, it hands over to ``answer(segments, iri, graph)`` with the
 resource's description (queries/describe.rq).  The speaker page filters by
-``topic``, ``from`` and ``to`` and pages with ``page``; its data formats give
-every claim of the filtered view.  Texts from documents are only ever
+``topic``, ``from`` and ``to``, the topic page by ``from`` and ``to``; both
+page with ``page`` (the topic page's size with ``size``, clamped), cut in
+the SPARQL, and their data formats give every claim of the filtered view.
+Every count (a chart, a topic's speakers) is a GROUP BY in the store: no
+page loads all the claims of a speaker or a topic to count or filter them.
+The RDF of the topic scheme carries each topic's kb:claimCount (the
+topics page's Turtle).  Texts from documents are only ever
 escaped by Jinja; a claim's words are cut out of its document's text by
 kb:startOffset/kb:endOffset and the pieces are escaped separately.
 """
@@ -25,6 +30,9 @@ from .pages import (KB, PAGE_SIZE, MAX_PAGE, SCHEMA, BadRequest, View, bad_reque
 FILTERS = ("topic", "from", "to")
 CONTEXT = 400  # characters of the document shown either side of a claim
 NO_TOPIC = "no topic"
+MAX_PAGE_SIZE = 100  # claims per page at most (?size=)
+CHART_SERIES = 8  # speakers drawn as their own series in a topic's chart; the others are summed
+OTHERS = "others"
 
 
 def wants_data(kind: str) -> bool:
@@ -78,7 +86,8 @@ def _filters() -> dict:
 
 
 def _topic_labels() -> dict[str, str]:
-    return {t["topic"]: t["label"] or key_of(t["topic"]) for t in select("topic-list")}
+    """Every topic's label: one row per topic, nothing counted."""
+    return {t["topic"]: t["label"] or key_of(t["topic"]) for t in select("topic-labels")}
 
 
 # ---------------------------------------------------------------- speaker
@@ -121,26 +130,57 @@ def speaker_page(iri: URIRef, graph: Graph) -> View:
 # ---------------------------------------------------------------- topic and topics
 
 def topic_page(iri: URIRef, graph: Graph) -> View:
+    """A topic: its claims per month by speaker (chart), its speakers with their counts, and one page
+    of its claims, oldest first, side by side by speaker; every count a GROUP BY, every page a LIMIT."""
     filters = _filters()
-    rows = select("claims-by-topic", {"topic": str(iri), "from": filters["from"], "to": filters["to"]})
+    values = {"topic": str(iri), "from": filters["from"], "to": filters["to"]}
     label = _text(graph, iri, SKOS.prefLabel) or key_of(str(iri))
     if request.args.get("format"):
-        return View("", label, rows=rows)
-    chart = charts.timeline((r["date"], r["speakerName"] or key_of(r["speaker"]), 1) for r in rows)
-    by_speaker: dict[str, dict] = {}
-    for r in rows:
-        s = by_speaker.setdefault(r["speaker"], {"speaker": r["speaker"], "name": r["speakerName"] or key_of(r["speaker"]),
-                                                 "claims": []})
-        s["claims"].append(r)
-    speakers = sorted(by_speaker.values(), key=lambda s: (-len(s["claims"]), s["name"].lower()))
+        return View("", label, rows=select("topic-claims", values))
+    page = clamp(request.args.get("page"), 1, MAX_PAGE, 1)
+    size = clamp(request.args.get("size"), 1, MAX_PAGE_SIZE, PAGE_SIZE)
+    claims = select("topic-claims", values, limit=size + 1, offset=(page - 1) * size)
+    speakers = [{"speaker": s["speaker"], "name": s["speakerName"] or key_of(s["speaker"]),
+                 "claims": int(s["claims"] or 0)} for s in select("topic-speakers", values)]
+    chart = speaker_chart(select("topic-timeline", values), speakers)
+    columns: dict[str, dict] = {}  # this page's claims by speaker, the most quoted speaker first
+    rank = {s["speaker"]: n for n, s in enumerate(speakers)}
+    for c in claims[:size]:
+        columns.setdefault(c["speaker"], {"speaker": c["speaker"], "claims": [],
+                                          "name": c["speakerName"] or key_of(c["speaker"])})["claims"].append(c)
+    total = sum(s["claims"] for s in speakers)
     filtered = bool(filters["from"] or filters["to"])
     return View("pages/topic.html", label, {
         "topic": {"iri": str(iri), "label": label, "definition": _text(graph, iri, SKOS.definition),
                   "aliases": sorted({str(v) for v in graph.objects(iri, SKOS.altLabel) if getattr(v, "language", None) in ("en", None)})},
-        "claims": rows, "speakers": speakers, "chart": chart,
-        "filters": {f: request.args.get(f, "") for f in ("from", "to")},
+        "claims": claims[:size], "speakers": speakers, "chart": chart, "total": total,
+        "columns": sorted(columns.values(), key=lambda s: rank.get(s["speaker"], len(rank))),
+        "page": page, "size": size, "has_next": len(claims) > size, "pages": max(1, -(-total // size)),
+        "first": (page - 1) * size + 1,
+        "filters": {f: request.args.get(f, "") for f in ("from", "to")}, "filtered": filtered,
         "ttl_url": None if filtered else f"{local_url(str(iri))}/claims.ttl",
-    }, rows=rows)
+    }, rows=[])
+
+
+def speaker_chart(months: list[dict], speakers: list[dict], keep: int = CHART_SERIES) -> charts.Timeline:
+    """Claims per month by speaker: the first ``keep`` of ``speakers`` (most claims first) as their own
+    series, the rest summed as OTHERS, so that a topic with hundreds of speakers stays readable."""
+    names = {s["speaker"]: s["name"] for s in speakers[:keep]}
+    return charts.timeline((m["month"], names.get(m["speaker"], OTHERS), m["claims"]) for m in months)
+
+
+def add_list_data(segments: list[str], graph: Graph) -> None:
+    """The RDF of the topic scheme (/topics in every RDF format) also carries the data of the topics
+    page: each topic's English label and definition, and its kb:claimCount (a GROUP BY)."""
+    if segments != ["topics"]:
+        return
+    for row in select("topic-list"):
+        topic = URIRef(row["topic"])
+        if row["label"]:
+            graph.add((topic, SKOS.prefLabel, Literal(row["label"], lang="en")))
+        if row["definition"]:
+            graph.add((topic, SKOS.definition, Literal(row["definition"], lang="en")))
+        graph.add((topic, KB.claimCount, Literal(int(row["claims"] or 0))))
 
 
 def topics_page(iri: URIRef, graph: Graph) -> View:

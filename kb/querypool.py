@@ -7,7 +7,11 @@ small pool of worker processes.  A worker opens the store read-only
 store meanwhile) and opens it again when the store's files have changed,
 so that it answers from what was last written.  When a query overruns its
 time, its worker is killed and a fresh one takes its place; the other
-workers go on answering.
+workers go on answering.  A worker may also be given a cap on its memory
+(``RLIMIT_DATA``, the heap and the anonymous mappings): a query that needs
+more (``CONCAT`` doubling a string forty times over) stops that worker
+alone, which is replaced, and is answered 503 rather than taking the
+machine's memory.
 
 This module imports only the standard library and pyoxigraph, so that a
 worker starts fast.  Requests and answers are plain dicts, tuples, strings
@@ -19,6 +23,8 @@ import json
 import multiprocessing
 import os
 import queue
+import resource
+import signal
 import threading
 from dataclasses import dataclass, field
 
@@ -45,6 +51,9 @@ _STORE_FILES = ("CURRENT", "MANIFEST-", ".log")
 
 class QueryTimeout(Exception):
     """The query ran longer than its time; its worker was replaced."""
+
+
+TOO_BIG = "the query needed more memory than a query worker may use (kb serve --query-memory)"
 
 
 @dataclass
@@ -143,12 +152,17 @@ def answer(store: ox.Store, request: dict) -> Answer:
         return Answer(200, RESULT_FORMATS[fmt][1], body, truncated)
     except SyntaxError as exc:
         return Answer(400, "text/plain; charset=utf-8", f"not a valid SPARQL query: {exc}".encode())
+    except MemoryError:
+        return Answer(503, "text/plain; charset=utf-8", TOO_BIG.encode())
     except (OSError, RuntimeError, ValueError) as exc:
         return Answer(500, "text/plain; charset=utf-8", f"the query failed: {exc}".encode())
 
 
-def _worker(conn, store_path: str) -> None:
+def _worker(conn, store_path: str, memory_limit: int | None = None) -> None:
     """A worker's loop: open the store read-only, answer requests until the pipe closes."""
+    if memory_limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
+        os.environ["RUST_BACKTRACE"] = "0"  # a failed allocation aborts: one line on stderr, not a backtrace
     store, seen = None, None
     try:  # open the store now, not at the first request
         seen = _signature(store_path)
@@ -166,6 +180,8 @@ def _worker(conn, store_path: str) -> None:
                 store, seen = None, now
                 store = ox.Store.read_only(store_path)
             reply = answer(store, request)
+        except MemoryError:
+            reply = Answer(503, "text/plain; charset=utf-8", TOO_BIG.encode())
         except Exception as exc:  # noqa: BLE001 - a worker must answer, whatever happened
             reply = Answer(500, "text/plain; charset=utf-8", f"the query failed: {exc}".encode())
         try:
@@ -177,9 +193,9 @@ def _worker(conn, store_path: str) -> None:
 # ---------------------------------------------------------------- in the server
 
 class _Worker:
-    def __init__(self, ctx, store_path: str):
+    def __init__(self, ctx, store_path: str, memory_limit: int | None):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(child, store_path), daemon=True,
+        self.process = ctx.Process(target=_worker, args=(child, store_path, memory_limit), daemon=True,
                                    name="kb-query-worker")
         self.process.start()
         child.close()
@@ -191,11 +207,13 @@ class _Worker:
 
 
 class QueryPool:
-    """``size`` worker processes on the store at ``store_path``; ``run`` answers one request."""
+    """``size`` worker processes on the store at ``store_path``, each with at most ``memory_limit``
+    bytes of heap (None: no cap); ``run`` answers one request."""
 
-    def __init__(self, store_path, size: int = 2):
+    def __init__(self, store_path, size: int = 2, memory_limit: int | None = None):
         self._ctx = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._path = str(store_path)
+        self._memory_limit = memory_limit
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
@@ -204,7 +222,7 @@ class QueryPool:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self._ctx, self._path)
+        worker = _Worker(self._ctx, self._path, self._memory_limit)
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)
@@ -222,8 +240,12 @@ class QueryPool:
                 reply = worker.conn.recv()
                 self._idle.put(worker)
                 return reply
-        except (EOFError, OSError):  # the worker died (out of memory?): replace it
+        except (EOFError, OSError):  # the worker died: replace it
+            worker.process.join(5)
+            aborted = worker.process.exitcode == -signal.SIGABRT  # an allocation failed (Rust aborts)
             self._replace(worker)
+            if aborted and self._memory_limit:
+                return Answer(503, "text/plain; charset=utf-8", TOO_BIG.encode())
             return Answer(500, "text/plain; charset=utf-8", b"the query worker failed")
         self._replace(worker)
         raise QueryTimeout()

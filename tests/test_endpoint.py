@@ -181,11 +181,13 @@ def test_nothing_acceptable_is_406(endpoint):
 
 # ---------------------------------------------------------------- refusals
 
-def test_malformed_query_is_400_with_the_parsers_message(endpoint):
-    status, headers, body = get(endpoint, "SELECT ?s WHERE { ?s ?p ")
+@pytest.mark.parametrize("query", ["SELECT ?s WHERE { ?s ?p ", "SELECT ?s WHERE {\n ?s ?p ?o .\n FILTER(\n }"])
+def test_malformed_query_is_400_with_the_parsers_message(endpoint, query):
+    status, headers, body = get(endpoint, query)
     assert status == 400
     assert headers["Content-Type"] == "text/plain; charset=utf-8"
     assert body.startswith(b"not a valid SPARQL query:") and b"col" in body
+    assert body.endswith(b"\n") and body.count(b"\n") == 1  # one line, whatever the parser wrote
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer anything"}])

@@ -13,7 +13,9 @@ gets Turtle, the first of FORMATS), or by a ``format`` parameter, or by an
 extension (``/speaker/sergey-lavrov.ttl``).  Negotiated answers carry
 ``Vary: Accept`` and ``Content-Location`` (the URL of the variant sent), all
 carry ``Link: rel="alternate"`` to the other formats; none acceptable is 406,
-an IRI the store does not describe is 404.
+an IRI the store does not describe is 404 (in JSON for ``?format=json``).
+A page links an IRI only when it is http(s): ``local_url`` turns any other
+(``javascript:``, ``data:``) into ``#``, whatever the store holds.
 
 The RDF of a resource is queries/describe.rq.  The HTML of a speaker, a
 topic, the topic scheme, a claim or a document, and the data of those pages
@@ -116,12 +118,15 @@ def iri_for(*segments: str) -> URIRef:
     return URIRef(base() + "/".join(quote(s, safe="") for s in segments))
 
 
+LINKABLE = ("http://", "https://")  # an IRI of any other scheme (javascript:, data:…) is never a link
+
+
 def local_url(iri: str) -> str:
-    """The URL on this server of an IRI under the base; any other IRI as it is."""
+    """The URL on this server of an IRI under the base; any other http(s) IRI as it is, else '#'."""
     b = base()
     if iri.startswith(b):
         return request.script_root + "/" + iri[len(b):]
-    return iri
+    return iri if iri.lower().startswith(LINKABLE) else "#"
 
 
 # ---------------------------------------------------------------- negotiation
@@ -220,6 +225,7 @@ def resource(segments: list[str], ext: str | None, graph: Graph | None = None):
             has_claims = len(segments) == 2 and segments[0] in ("speaker", "topic")
             body = html_page(iri, graph, path, f"{path}/claims.ttl" if has_claims else None)
     else:
+        resource_pages.add_list_data(segments, graph)  # the topic scheme: its topics with their claim counts
         body = serialize(graph, fmt)
     if response is None:
         response = Response(body, content_type=content_type(fmt.media_type))
@@ -311,7 +317,7 @@ def _short(iri: str) -> str:
 # ---------------------------------------------------------------- errors
 
 def not_found(iri: URIRef):
-    if wants_html():
+    if wants_html() and (request.args.get("format") or "").lower() != "json":
         from .pages import not_found_page
 
         return not_found_page(str(iri))

@@ -3,6 +3,11 @@
 The store is opened read-only once first, so that a missing store is one
 clear error rather than a failing first request; the query workers start
 before the server listens and stop with it.
+
+waitress itself refuses what never reaches the app: a request line and
+headers longer than ``max_header_size`` bytes (431), a body announced
+longer than the app's MAX_CONTENT_LENGTH (413, before the body is read),
+malformed request lines, headers and Content-Length (400).
 """
 from __future__ import annotations
 
@@ -13,7 +18,11 @@ from ..store import EmbeddedStore
 from . import create_app, sparql
 
 
-def serve(store_dir, host: str = "127.0.0.1", port: int = 8000, threads: int = 8, **settings) -> None:
+MAX_HEADER_SIZE = 64 * 1024  # bytes: a GET of a query of MAX_QUERY_LENGTH characters, percent-encoded, fits
+
+
+def serve(store_dir, host: str = "127.0.0.1", port: int = 8000, threads: int = 8,
+          max_header_size: int = MAX_HEADER_SIZE, **settings) -> None:
     """Serve the app until interrupted; ``settings`` are create_app's (QUERY_TIMEOUT, MAX_ROWS...)."""
     from waitress import serve as waitress_serve
 
@@ -23,6 +32,8 @@ def serve(store_dir, host: str = "127.0.0.1", port: int = 8000, threads: int = 8
         pool = sparql.pool()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="kb")
+        waitress_serve(app, host=host, port=port, threads=threads, ident="kb",
+                       max_request_header_size=max_header_size,
+                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
     finally:
         pool.close()

@@ -10,6 +10,8 @@ unless the app allows them (ALLOW_UPDATE) and the request carries the token
 effect with SHACL before anything is written.  A request with no operation gets the Service Description
 (ontology/service.ttl).  GET and POST answers carry
 ``Access-Control-Allow-Origin: *``; OPTIONS answers the CORS preflight.
+Every error here is one line of text/plain (kb/web/__init__.py answers the
+HTTP errors no view handles, a 405 for PUT or DELETE among them, the same way).
 """
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ _SD_FORMATS = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "rdfxml": "x
 
 
 def _error(status: int, message: str) -> Response:
-    return Response(message.rstrip() + "\n", status=status, mimetype=None, content_type=_TEXT)
+    """An error answer: one line of text/plain (a parser's message may span several)."""
+    return Response(" ".join(message.split()) + "\n", status=status, mimetype=None, content_type=_TEXT)
 
 
 def pool() -> QueryPool:
@@ -44,7 +47,8 @@ def pool() -> QueryPool:
     with _POOL_LOCK:
         if "kb_query_pool" not in extensions:
             extensions["kb_query_pool"] = QueryPool(current_app.config["KB_STORE"],
-                                                    current_app.config["QUERY_WORKERS"])
+                                                    current_app.config["QUERY_WORKERS"],
+                                                    current_app.config.get("QUERY_MEMORY"))
         return extensions["kb_query_pool"]
 
 
@@ -101,6 +105,8 @@ def run_query(op: protocol.Operation) -> Response:
     except QueryTimeout:
         return _error(503, f"the query ran longer than {timeout:g} s and was stopped "
                            "(the time-out is set by `kb serve --query-timeout`)")
+    if answer.status >= 400:  # an error of the worker: one line, as every error here
+        return _error(answer.status, answer.body.decode("utf-8", errors="replace"))
     response = Response(answer.body, status=answer.status, content_type=answer.media_type)
     if answer.truncated:
         response.headers["KB-Results-Truncated"] = f"max-rows={settings['MAX_ROWS']}"
@@ -127,7 +133,8 @@ def run_update(op: protocol.Operation) -> Response:
     with _UPDATE_LOCK:  # one update at a time: each opens the store for writing
         result = updates.run_update(settings["KB_STORE"], text, request.base_url,
                                     settings["UPDATE_TIMEOUT"])
-    return _error(result.status, result.message)
+    # the outcome, or each SHACL violation on a line of its own
+    return Response(result.message.rstrip() + "\n", status=result.status, content_type=_TEXT)
 
 
 def service_description() -> Response:

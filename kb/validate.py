@@ -1,11 +1,20 @@
-"""SHACL validation of one document graph against ontology/shapes.ttl.
+"""SHACL validation of document graphs against ontology/shapes.ttl.
 
 The shapes are parsed once (relative IRIs resolved against the base IRI, as
 for the lexicon files).  A document graph refers to speakers and topics
-described in the ontology graph; pySHACL's ``ont_graph`` copies only RDFS
-and OWL axioms into the data, not instances, so ``validate_graph`` adds the
-ontology's triples about each IRI the document mentions (a speaker's type
-and name, a topic's scheme and labels) to a copy of the graph first.
+described in the ontology graph: the data pySHACL sees is the document graph
+plus the ontology's triples about each IRI it mentions (a speaker's type and
+name, a topic's scheme and labels) plus the ontology's RDFS and OWL axioms
+(what pySHACL's ``ont_graph`` would copy in, worked out once per ontology
+instead of once per call).
+
+``validate_graphs`` validates many document graphs in one pySHACL call and
+gives each graph its own violations, found by focus node: a result belongs
+to the graphs that describe its focus node (or, for a node only the ontology
+describes, to the graphs that mention it).  Validating graphs together gives
+the same answer as validating each alone as long as no graph describes or
+points into another graph's nodes; a graph that does (two documents of the
+same name, an unlinked speaker described differently) is validated alone.
 
 pySHACL flips a process-wide rdflib setting while it runs: validate during
 ingest, not inside web requests.
@@ -13,15 +22,18 @@ ingest, not inside web requests.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import PROV, RDF, SH
 
 from . import config, rdf
 from .errors import KbError
 
 _SHAPES: dict[tuple, Graph] = {}
+# the focus node of the checks across documents in shapes.ttl
+ACROSS_DOCUMENTS = URIRef("https://w3id.org/kb/shapes#AcrossDocuments")
 
 
 def shapes_graph() -> Graph:
@@ -37,37 +49,135 @@ def shapes_graph() -> Graph:
     return graph
 
 
+_AXIOMS: list[tuple[Graph, Graph]] = []  # (the ontology graph, its axioms), for the latest ontology only
+
+
+def ontology_axioms(ontology: Graph) -> Graph:
+    """The RDFS and OWL axioms of the ontology (what pySHACL's ont_graph copies), once per ontology graph."""
+    if _AXIOMS and _AXIOMS[0][0] is ontology:
+        return _AXIOMS[0][1]
+    from pyshacl.rdfutil.inoculate import inoculate
+
+    axioms = inoculate(Graph(), ontology)
+    _AXIOMS[:] = [(ontology, axioms)]
+    return axioms
+
+
 def with_references(graph: Graph, ontology: Graph) -> Graph:
     """A copy of ``graph`` plus the ontology's triples about every IRI it mentions."""
+    return _data([graph], ontology)
+
+
+def _data(graphs: Sequence[Graph], ontology: Graph, axioms: Graph | None = None) -> Graph:
     data = rdf.new_graph()
-    for triple in graph:
-        data.add(triple)
-    mentioned = {o for o in graph.objects() if isinstance(o, URIRef)}
+    mentioned: set = set()
+    for graph in graphs:
+        for triple in graph:
+            data.add(triple)
+        mentioned.update(o for o in graph.objects() if isinstance(o, URIRef))
     for iri in mentioned:
         for triple in ontology.triples((iri, None, None)):
+            data.add(triple)
+    if axioms is not None:
+        for triple in axioms:
             data.add(triple)
     return data
 
 
 def validate_graph(graph: Graph) -> list[str]:
     """The SHACL violations of a document graph in plain words; [] when it conforms."""
+    return validate_graphs([graph])[0]
+
+
+def validate_graphs(graphs: Sequence[Graph]) -> list[list[str]]:
+    """The violations of each graph (in plain words; [] when it conforms), in as few pySHACL calls as can be."""
+    together, alone = _independent(graphs)
+    out: list[list[str]] = [[] for _ in graphs]
+    if together:
+        for i, problems in zip(together, _validate([graphs[i] for i in together])):
+            out[i] = problems
+    for i in alone:
+        out[i] = _validate([graphs[i]])[0]
+    return out
+
+
+def _independent(graphs: Sequence[Graph]) -> tuple[list[int], list[int]]:
+    """(graphs that can be validated together, graphs to validate alone).
+
+    A graph goes alone when it describes a node another graph describes
+    differently, or mentions a node that only another graph describes: then
+    the union could satisfy (or break) a constraint that the graph alone
+    would not.
+    """
+    if len(graphs) < 2:
+        return list(range(len(graphs))), []
+    subjects = [set(g.subjects()) for g in graphs]
+    owners: dict = {}
+    alone: set[int] = set()
+    for i, nodes in enumerate(subjects):
+        for node in nodes:
+            j = owners.setdefault(node, i)
+            if j != i and j not in alone and i not in alone:
+                if set(graphs[i].predicate_objects(node)) != set(graphs[j].predicate_objects(node)):
+                    alone.update((i, j))
+    for i, g in enumerate(graphs):
+        for o in set(g.objects()):
+            j = owners.get(o)
+            if j is not None and j != i and o not in subjects[i]:
+                alone.update((i, j))
+    return [i for i in range(len(graphs)) if i not in alone], sorted(alone)
+
+
+def _validate(graphs: Sequence[Graph]) -> list[list[str]]:
+    """One pySHACL call for graphs that do not overlap; the violations of each."""
     ontology = rdf.ontology_graph()
     conforms, report, _ = validate(
-        data_graph=with_references(graph, ontology),
+        data_graph=_data(graphs, ontology, ontology_axioms(ontology)),
         shacl_graph=shapes_graph(),
-        ont_graph=ontology,
         inference="none",
-        advanced=True,
+        advanced=False,  # the shapes use SHACL Core and SHACL-SPARQL only
+        meta_shacl=False,
         allow_warnings=True,
     )
     if not isinstance(report, Graph):  # pySHACL could not run the shapes (a ValidationFailure)
         raise KbError(f"{rdf.SHAPES_FILE}: {report}")
+    out: list[set[str]] = [set() for _ in graphs]
     if conforms:
-        return []
-    # Only the report's own results: those of nested shapes (sh:node, sh:or) are sh:detail of them.
-    results = (r for v in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(v, SH.result))
-    # one line per distinct problem: two constraints of one property (sh:minLength, sh:pattern) may say the same
-    return sorted({describe(report, r) for r in results if (r, SH.resultSeverity, SH.Violation) in report})
+        return [[] for _ in graphs]
+    # Only the report's own results: those of nested shapes (sh:or) are sh:detail of them.
+    results = [r for v in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(v, SH.result)
+               if (r, SH.resultSeverity, SH.Violation) in report]
+    for result in results:
+        # one line per distinct problem: two constraints of one property (sh:minLength, sh:pattern) may say the same
+        focus = report.value(result, SH.focusNode)
+        if focus == ACROSS_DOCUMENTS:  # a check across documents: the node at fault is the value
+            value = report.value(result, SH.value)
+            for i in _owners(value, graphs):
+                document = graphs[i].value(value, PROV.wasDerivedFrom) or value
+                out[i].add(_describe_across(report, result, document, value))
+            continue
+        line = describe(report, result)
+        for i in _owners(focus, graphs):
+            out[i].add(line)
+    return [sorted(problems) for problems in out]
+
+
+def _describe_across(report: Graph, result, document, value) -> str:
+    """'document/x.txt: claim/1a2b…: <message>', or 'document/x.txt: <message>' for the document itself."""
+    where = _short(document, report)
+    if value != document:
+        where += ": " + _short(value, report)
+    return f"{where}: {report.value(result, SH.resultMessage)}"
+
+
+def _owners(focus, graphs: Sequence[Graph]) -> list[int]:
+    """The graphs a result with this focus node belongs to."""
+    if len(graphs) == 1:
+        return [0]
+    owners = [i for i, g in enumerate(graphs) if (focus, None, None) in g]
+    if not owners:  # a node of the ontology: the graphs that refer to it
+        owners = [i for i, g in enumerate(graphs) if (None, None, focus) in g]
+    return owners or list(range(len(graphs)))
 
 
 def describe(report: Graph, result) -> str:

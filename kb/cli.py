@@ -15,7 +15,8 @@ import click
 
 from . import config, evaluate as scoring, pipeline, queries
 from .errors import KbError
-from .store import FORMATS as EXPORT_FORMATS, EmbeddedStore, one_line
+from .remote import is_remote
+from .store import FORMATS as EXPORT_FORMATS, EmbeddedStore, one_line, open_store
 
 
 def _fail(message: str) -> None:
@@ -44,12 +45,13 @@ class KbGroup(click.Group):
 
 
 store_option = click.option(
-    "--store", "store_dir", metavar="DIR", default=config.default_store,
-    show_default="$KB_STORE, else .kb/store", help="The store directory.")
+    "--store", "store_dir", metavar="DIR|URL", default=config.default_store,
+    show_default="$KB_STORE, else .kb/store",
+    help="The store: a directory (the embedded store), or a SPARQL server as sparql+http(s)://HOST/PATH/.")
 
 
-def _reader(store_dir: str) -> EmbeddedStore:
-    return EmbeddedStore.open(store_dir, read_only=True)
+def _reader(store_dir: str):
+    return open_store(store_dir, read_only=True)
 
 
 @click.group(cls=KbGroup)
@@ -61,10 +63,12 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @store_option
 @click.option("--progress/--no-progress", default=True, help="A progress bar on a terminal.")
-def ingest(paths, store_dir, progress) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=pipeline.DEFAULT_JOBS, show_default=True,
+              help="Worker processes that read, extract and validate (a small batch runs in one).")
+def ingest(paths, store_dir, progress, jobs) -> None:
     """Read, extract, validate and store the files named and those under the folders named."""
-    with EmbeddedStore.open(store_dir) as store:
-        report = pipeline.ingest(paths, store, progress=progress)
+    with open_store(store_dir) as store:
+        report = pipeline.ingest(paths, store, progress=progress, jobs=jobs)
     for failure in report.failures:
         click.echo(f"kb: error: {failure}", err=True)
     if not report.documents and not report.failures:
@@ -81,9 +85,34 @@ def ingest(paths, store_dir, progress) -> None:
 @store_option
 def load(file, graph_iri, store_dir) -> None:
     """Load an RDF file (Turtle, N-Triples, TriG, N-Quads, JSON-LD) as it is, validated with SHACL."""
-    with EmbeddedStore.open(store_dir) as store:
+    with open_store(store_dir) as store:
         graphs = pipeline.load(file, store, graph_iri)
     click.echo(f"loaded {sum(graphs.values())} triple(s) into {len(graphs)} graph(s)")
+
+
+@main.command()
+@store_option
+@click.option("--progress/--no-progress", default=True, help="A progress bar on a terminal.")
+@click.option("--check", is_flag=True, help="Only say how the index differs from the store (exit status 1 if it does).")
+def reindex(store_dir, progress, check) -> None:
+    """Rebuild the full-text search index from the store, document by document."""
+    if check and not is_remote(store_dir):
+        with _reader(store_dir) as store:
+            differences = store.index_differences()
+        for line in differences:
+            click.echo(line)
+        click.echo(f"{len(differences)} difference(s) between the search index and the store")
+        sys.exit(1 if differences else 0)
+    _reader(store_dir).close()  # no store there: say so, rather than make an empty one
+    if is_remote(store_dir):
+        _fail("the full-text index is kept by the embedded store only: a SPARQL server indexes its own text")
+    with EmbeddedStore.open(store_dir) as store:
+        report = store.reindex(progress=progress)
+    for failure in report.failures:
+        click.echo(f"kb: error: {failure}", err=True)
+    click.echo(report.summary())
+    if report.failures:
+        sys.exit(1)
 
 
 @main.command()
@@ -97,6 +126,12 @@ def load(file, graph_iri, store_dir) -> None:
               help="Rows (or triples) at most in an answer.")
 @click.option("--max-query-length", default=20_000, show_default=True, type=click.IntRange(min=1),
               help="Characters at most in a query.")
+@click.option("--max-header-size", default=64 * 1024, show_default=True, type=click.IntRange(min=1024),
+              metavar="BYTES", help="Bytes at most in a request line and its headers (else 431).")
+@click.option("--max-body-size", default=64 * 1024, show_default=True, type=click.IntRange(min=1024),
+              metavar="BYTES", help="Bytes at most in a request body (else 413, unread).")
+@click.option("--query-memory", default=2048, show_default=True, type=click.IntRange(min=64), metavar="MB",
+              help="Heap at most of a query worker; a query that needs more is stopped (503).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes that run queries.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
@@ -105,16 +140,17 @@ def load(file, graph_iri, store_dir) -> None:
               help="Accept SPARQL Update from requests carrying the token (validated with SHACL).")
 @click.option("--update-token-env", default="KB_UPDATE_TOKEN", show_default=True, metavar="VAR",
               help="The environment variable that holds the update token.")
-def serve(store_dir, host, port, query_timeout, max_rows, max_query_length, workers, threads,
-          allow_update, update_token_env) -> None:
+def serve(store_dir, host, port, query_timeout, max_rows, max_query_length, max_header_size, max_body_size,
+          query_memory, workers, threads, allow_update, update_token_env) -> None:
     """Serve the store over HTTP: a SPARQL 1.1 endpoint at /sparql, read-only by default."""
     from .web.server import serve as run_server
 
     token = os.environ.get(update_token_env, "").strip() if allow_update else None
     if allow_update and not token:
         _fail(f"--allow-update needs a token in the environment variable {update_token_env}")
-    run_server(store_dir, host=host, port=port, threads=threads, QUERY_TIMEOUT=query_timeout,
-               MAX_ROWS=max_rows, MAX_QUERY_LENGTH=max_query_length, QUERY_WORKERS=workers,
+    run_server(store_dir, host=host, port=port, threads=threads, max_header_size=max_header_size,
+               QUERY_TIMEOUT=query_timeout, MAX_ROWS=max_rows, MAX_QUERY_LENGTH=max_query_length,
+               MAX_CONTENT_LENGTH=max_body_size, QUERY_WORKERS=workers, QUERY_MEMORY=query_memory * 2 ** 20,
                ALLOW_UPDATE=allow_update, UPDATE_TOKEN=token)
 
 

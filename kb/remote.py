@@ -320,3 +320,55 @@ def _term_text(value) -> str:
     if isinstance(term, ox.BlankNode):
         raise QueryError("a blank node cannot be bound as a parameter")
     return str(term)
+
+
+# ---------------------------------------------------------------- the endpoint on a SPARQL server
+
+class Forwarder:
+    """What kb.querypool.QueryPool is for the embedded store, for a store on a SPARQL server:
+    ``run(request, timeout)`` forwards an endpoint request (already checked: no SERVICE)
+    to the server and returns its answer.  The time-out is the HTTP request's; the server's
+    own limits on rows and time apply too."""
+
+    def __init__(self, url: str):
+        self.store = RemoteStore(url, read_only=True)
+
+    def run(self, request: dict, timeout: float):
+        from .querypool import GRAPH_FORMATS, RESULT_FORMATS, Answer, QueryTimeout
+
+        form = _query_form(request["query"])
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            fmt, table = request["graph_format"], GRAPH_FORMATS
+        else:
+            fmt = request["result_format"] if form == "SELECT" else request.get("boolean_format")
+            table = RESULT_FORMATS
+        if fmt is None:
+            return Answer(406, "text/plain; charset=utf-8", request["not_acceptable"].encode())
+        media_type = table[fmt][1]
+        text = request["query"]
+        if request.get("base_iri"):
+            text = f"BASE {to_ox(URIRef(request['base_iri']))}\n{text}"
+        fields = [("query", text)]
+        fields += [("default-graph-uri", g) for g in request.get("default_graph") or ()]
+        fields += [("named-graph-uri", g) for g in request.get("named_graphs") or ()]
+        headers = {"Accept": media_type.split(";")[0], **self.store._headers,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        call = urllib.request.Request(self.store.query_url, headers=headers,
+                                      data=urllib.parse.urlencode(fields).encode("ascii"))
+        try:
+            with urllib.request.urlopen(call, timeout=timeout) as response:
+                return Answer(200, media_type, response.read())
+        except urllib.error.HTTPError as exc:
+            detail = one_line(exc.read(2000).decode("utf-8", "replace")) or exc.reason
+            status = exc.code if exc.code in (400, 406) else 502
+            return Answer(status, "text/plain; charset=utf-8", f"the SPARQL server: {detail}".encode())
+        except TimeoutError:
+            raise QueryTimeout() from None
+        except (urllib.error.URLError, OSError) as exc:
+            if isinstance(getattr(exc, "reason", None), TimeoutError):
+                raise QueryTimeout() from None
+            reason = one_line(getattr(exc, "reason", exc))
+            return Answer(502, "text/plain; charset=utf-8", f"cannot reach the SPARQL server: {reason}".encode())
+
+    def close(self) -> None:
+        pass

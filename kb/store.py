@@ -443,3 +443,15 @@ def write_graph(graph: Graph, fileobj: BinaryIO, format: str = "turtle",
     statements = (make(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in graph)
     prefixes = dict(prefixes or {}) if format in ("turtle", "trig") else None
     ox.serialize(statements, fileobj, rdf_format, prefixes=prefixes)
+
+
+# ---------------------------------------------------------------- choosing the backend
+
+def open_store(spec, read_only: bool = False):
+    """The store that ``spec`` names: a ``sparql+http(s)://`` URL is a SPARQL server
+    (kb.remote.RemoteStore), anything else a directory of the embedded store."""
+    from .remote import RemoteStore, is_remote
+
+    if is_remote(spec):
+        return RemoteStore.open(str(spec), read_only=read_only)
+    return EmbeddedStore.open(spec, read_only=read_only)

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -184,3 +186,56 @@ def test_service_is_refused_before_the_query_leaves(stores):
 def test_validate_store_works_on_the_server(stores):
     _, remote = stores
     assert pipeline.validate_store(remote) == []
+
+
+# ---------------------------------------------------------------- the commands and the server on it
+
+def kb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-c", "from kb.cli import main; main()", *args],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """An Oxigraph server filled by `kb ingest --store URL`, and `kb serve` on it."""
+    from live_server import running_server
+
+    with oxigraph_server(tmp_path_factory.mktemp("served") / "oxigraph") as url:
+        done = kb("ingest", str(config.seeds_dir()), "--store", url)
+        assert done.returncode == 0, done.stderr
+        with running_server(url) as endpoint:
+            yield url, endpoint.rsplit("/sparql", 1)[0]
+
+
+def test_the_commands_work_on_a_server_given_by_kb_store(served):
+    url, _ = served
+    env = {"KB_STORE": url}
+    assert kb("validate", env=env).returncode == 0
+    rows = kb("query", "claims-by-speaker", "--param", "speaker=sergey-lavrov", "--format", "csv", env=env)
+    assert rows.returncode == 0 and rows.stdout.count("\n") > 10
+    exported = kb("export", "--format", "nt", env=env)
+    assert exported.returncode == 0
+    assert len(Graph().parse(data=exported.stdout, format="nt")) > 1000
+    refused = kb("reindex", env=env)
+    assert refused.returncode == 1 and "embedded store only" in refused.stderr
+
+
+def test_kb_serve_on_a_server_answers_pages_and_sparql(served):
+    import json
+
+    _, site = served
+    for path in ("/", "/speakers", "/speaker/sergey-lavrov?topic=un-reform", "/topics", "/topic/new-start"):
+        with urllib.request.urlopen(site + path, timeout=30) as response:
+            assert response.status == 200, path
+    query = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?c a <https://schema.org/Claim> }"})
+    request = urllib.request.Request(f"{site}/sparql?{query}", headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        count = int(json.load(response)["results"]["bindings"][0]["n"]["value"])
+    assert count > 100
+    service = urllib.parse.urlencode({"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{site}/sparql?{service}", timeout=30)
+    assert refused.value.code == 400
+    refused.value.close()

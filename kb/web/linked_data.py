@@ -40,7 +40,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from .. import config, queries
-from ..store import EmbeddedStore, write_graph
+from ..store import EmbeddedStore, open_store, write_graph
 
 bp = Blueprint("linked_data", __name__, template_folder="templates")
 
@@ -99,11 +99,11 @@ def base() -> str:
     return value if value.endswith(("/", "#")) else value + "/"
 
 
-def get_store() -> EmbeddedStore:
+def get_store():
     """The store, opened read-only once per request (cheap), so that a new ingest shows at once."""
     if "kb_store" not in g:
         path = current_app.config.get("KB_STORE") or config.default_store()
-        g.kb_store = EmbeddedStore.open(path, read_only=True)
+        g.kb_store = open_store(path, read_only=True)
     return g.kb_store
 
 

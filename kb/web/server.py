@@ -14,7 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from ..store import EmbeddedStore
+from ..store import open_store
 from . import create_app, sparql
 
 
@@ -26,7 +26,7 @@ def serve(store_dir, host: str = "127.0.0.1", port: int = 8000, threads: int = 8
     """Serve the app until interrupted; ``settings`` are create_app's (QUERY_TIMEOUT, MAX_ROWS...)."""
     from waitress import serve as waitress_serve
 
-    EmbeddedStore.open(store_dir, read_only=True).close()  # a StoreError here if there is no store
+    open_store(store_dir, read_only=True).close()  # a StoreError here if there is no store (or no server)
     app = create_app({"KB_STORE": str(store_dir), **settings})
     with app.app_context():
         pool = sparql.pool()

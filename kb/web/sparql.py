@@ -24,6 +24,7 @@ from rdflib import Graph
 from .. import config, updates
 from ..errors import QueryError
 from ..querypool import GRAPH_FORMATS, QueryPool, QueryTimeout
+from ..remote import Forwarder, is_remote
 from ..store import check_query
 from . import protocol
 
@@ -41,10 +42,12 @@ def _error(status: int, message: str) -> Response:
     return Response(" ".join(message.split()) + "\n", status=status, mimetype=None, content_type=_TEXT)
 
 
-def pool() -> QueryPool:
-    """The app's worker pool, started on first use."""
+def pool() -> QueryPool | Forwarder:
+    """The app's worker pool, started on first use (for a store on a SPARQL server, what forwards to it)."""
     extensions = current_app.extensions
     with _POOL_LOCK:
+        if "kb_query_pool" not in extensions and is_remote(current_app.config["KB_STORE"]):
+            extensions["kb_query_pool"] = Forwarder(current_app.config["KB_STORE"])
         if "kb_query_pool" not in extensions:
             extensions["kb_query_pool"] = QueryPool(current_app.config["KB_STORE"],
                                                     current_app.config["QUERY_WORKERS"],
@@ -123,6 +126,9 @@ def run_update(op: protocol.Operation) -> Response:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
         return _error(403, "an update needs the update token (Authorization: Bearer TOKEN)")
+    if is_remote(settings["KB_STORE"]):
+        return _error(403, "the store is a SPARQL server: send updates to it directly, "
+                           "then run `kb validate`")
     if len(op.text) > settings["MAX_QUERY_LENGTH"]:
         return _error(413, f"the update is longer than {settings['MAX_QUERY_LENGTH']} characters")
     try:

@@ -69,14 +69,22 @@ class Answer:
 
 # ---------------------------------------------------------------- in the worker
 
-def _signature(path: str) -> tuple:
+def store_signature(path: str) -> tuple:
+    """What changes when the store at ``path`` is written: its logs' and manifests' names, sizes, times."""
     try:
         entries = os.scandir(path)
     except OSError:
         return ()
+    signature = []
     with entries:
-        return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries
-                            if e.name.startswith(_STORE_FILES[:2]) or e.name.endswith(_STORE_FILES[2])))
+        for e in entries:
+            if e.name.startswith(_STORE_FILES[:2]) or e.name.endswith(_STORE_FILES[2]):
+                try:
+                    info = e.stat()
+                except OSError:  # removed by the writer since the listing
+                    continue
+                signature.append((e.name, info.st_size, info.st_mtime_ns))
+    return tuple(sorted(signature))
 
 
 def _json_term(term) -> dict:
@@ -165,9 +173,9 @@ def _worker(conn, store_path: str, memory_limit: int | None = None) -> None:
         os.environ["RUST_BACKTRACE"] = "0"  # a failed allocation aborts: one line on stderr, not a backtrace
     store, seen = None, None
     try:  # open the store now, not at the first request
-        seen = _signature(store_path)
+        seen = store_signature(store_path)
         store = ox.Store.read_only(store_path)
-    except OSError:
+    except (OSError, RuntimeError):
         store = None  # tried again, and reported, at the first request
     while True:
         try:
@@ -175,10 +183,15 @@ def _worker(conn, store_path: str, memory_limit: int | None = None) -> None:
         except (EOFError, OSError, KeyboardInterrupt):  # the server has gone
             return
         try:
-            now = _signature(store_path)
+            now = store_signature(store_path)
             if store is None or now != seen:
-                store, seen = None, now
-                store = ox.Store.read_only(store_path)
+                try:
+                    store, seen = ox.Store.read_only(store_path), now
+                except (OSError, RuntimeError):
+                    if store is None:
+                        raise
+                    # the writer is flushing or compacting: answer from the store opened
+                    # before, which is whole, and reopen at the next request
             reply = answer(store, request)
         except MemoryError:
             reply = Answer(503, "text/plain; charset=utf-8", TOO_BIG.encode())

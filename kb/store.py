@@ -109,14 +109,14 @@ def from_ox(term):
 
 # ---------------------------------------------------------------- SERVICE check
 
-_PARSER_LOCK = threading.Lock()
+PARSER_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=256)
 def check_query(sparql: str) -> None:
     """Parse ``sparql`` and refuse SERVICE (it makes the store fetch from the network)."""
     try:
-        with _PARSER_LOCK:  # pyparsing, under rdflib's parser, is not thread-safe (rdflib#1282)
+        with PARSER_LOCK:  # pyparsing, under rdflib's parser, is not thread-safe (rdflib#1282)
             parsed = parseQuery(sparql)
     except Exception as exc:  # pyparsing's ParseException, and whatever else the grammar raises
         raise QueryError(f"not a valid SPARQL query: {one_line(exc)}") from None

@@ -48,10 +48,11 @@ def check_update(sparql: str) -> None:
     """Parse ``sparql`` as an update; refuse LOAD and SERVICE."""
     from rdflib.plugins.sparql.parser import parseUpdate
 
-    from .store import one_line
+    from .store import PARSER_LOCK, one_line
 
     try:
-        parsed = parseUpdate(sparql)
+        with PARSER_LOCK:  # the same parser as queries': not thread-safe (rdflib#1282)
+            parsed = parseUpdate(sparql)
     except Exception as exc:  # pyparsing's ParseException, and whatever else the grammar raises
         raise QueryError(f"not a valid SPARQL update: {one_line(exc)}") from None
     names = set(_names(parsed))
@@ -108,8 +109,12 @@ def with_dataset(sparql: str, using: list[str], using_named: list[str]) -> str:
 
     if not using and not using_named:
         return sparql
+    from .store import PARSER_LOCK
+
     check_update(sparql)
-    for op in parseUpdate(sparql).request:
+    with PARSER_LOCK:
+        parsed = parseUpdate(sparql)
+    for op in parsed.request:
         if "using" in op or "withClause" in op:
             raise QueryError("the update names its dataset (USING or WITH) and the request "
                              "gives using-graph-uri / using-named-graph-uri: give one or the other")

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, render_template, request
@@ -40,6 +42,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from .. import config, queries
+from ..errors import StoreError
+from ..querypool import store_signature
+from ..remote import is_remote
 from ..store import EmbeddedStore, open_store, write_graph
 
 bp = Blueprint("linked_data", __name__, template_folder="templates")
@@ -100,11 +105,41 @@ def base() -> str:
 
 
 def get_store():
-    """The store, opened read-only once per request (cheap), so that a new ingest shows at once."""
+    """The store, read-only, for this request.
+
+    The embedded store is opened once per process and again only when its
+    files change (a new ingest shows at once); if that reopening coincides
+    with the writer flushing or compacting and fails, the pages answer from
+    the store opened before, which is whole.  Each request gets its own
+    wrapper (and its own connection to the search index) around it.
+    """
     if "kb_store" not in g:
         path = current_app.config.get("KB_STORE") or config.default_store()
-        g.kb_store = open_store(path, read_only=True)
+        if is_remote(path):
+            g.kb_store = open_store(path, read_only=True)
+        else:
+            g.kb_store = EmbeddedStore(_shared_reader(str(path)), Path(path), read_only=True)
     return g.kb_store
+
+
+_READER_LOCK = threading.Lock()
+
+
+def _shared_reader(path: str):
+    now = store_signature(path)
+    extensions = current_app.extensions
+    with _READER_LOCK:
+        seen, reader = extensions.get("kb_reader", (None, None))
+        if reader is not None and seen == now:
+            return reader
+        try:
+            reader = EmbeddedStore.open(path, read_only=True)._store
+        except StoreError:
+            if reader is None:
+                raise
+            return reader  # the writer is mid-way: the store as it was, whole; reopened next time
+        extensions["kb_reader"] = (now, reader)
+        return reader
 
 
 def close_store(exc=None) -> None:

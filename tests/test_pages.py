@@ -453,3 +453,32 @@ def test_sparql_page_script_is_a_static_file(client):
 
     text = queries.load_query("speakers").text
     assert f'data-text="{escape(text)}"' in page
+
+
+def test_whole_store_counts_follow_every_write(tmp_path):
+    """The home page's and the speakers' counts are computed once per version of the store,
+    and a write makes the next page count again."""
+    store_dir = tmp_path / "store"
+    seeds = sorted(config.seeds_dir().iterdir())
+    with EmbeddedStore.open(store_dir) as store:
+        assert ingest(seeds[:1], store, progress=False).ok
+    app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1})
+    client = app.test_client()
+
+    def totals() -> dict:
+        rows = client.get("/", query_string={"format": "json"}).get_json()
+        rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
+        return {r["what"]: int(r["value"]) for r in rows if r["what"] in ("claims", "documents")}
+
+    def speakers() -> int:
+        data = client.get("/speakers", query_string={"format": "csv"}).get_data(as_text=True)
+        return len(data.splitlines()) - 1
+
+    before, people = totals(), speakers()
+    assert totals() == before and speakers() == people  # answered again from the same version
+    with EmbeddedStore.open(store_dir) as store:
+        assert ingest(seeds[1:], store, progress=False).ok
+    after = totals()
+    assert after["documents"] == len(seeds) > before["documents"]
+    assert after["claims"] > before["claims"]
+    assert speakers() > people

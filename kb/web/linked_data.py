@@ -118,15 +118,23 @@ def get_store():
         if is_remote(path):
             g.kb_store = open_store(path, read_only=True)
         else:
-            g.kb_store = EmbeddedStore(_shared_reader(str(path)), Path(path), read_only=True)
+            g.kb_store_version = store_signature(str(path))
+            g.kb_store = EmbeddedStore(_shared_reader(str(path), g.kb_store_version), Path(path),
+                                       read_only=True)
     return g.kb_store
+
+
+def store_version():
+    """What identifies the store's contents for this request (None for a store on a SPARQL server):
+    answers computed for one version hold until it changes."""
+    get_store()
+    return g.get("kb_store_version")
 
 
 _READER_LOCK = threading.Lock()
 
 
-def _shared_reader(path: str):
-    now = store_signature(path)
+def _shared_reader(path: str, now: tuple):
     extensions = current_app.extensions
     with _READER_LOCK:
         seen, reader = extensions.get("kb_reader", (None, None))

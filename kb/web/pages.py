@@ -20,14 +20,14 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, PROV, RDF, SKOS, VOID, XSD
 
 from .. import queries
 from ..errors import QueryError
 from ..store import SelectResult
-from .linked_data import base, get_store, local_url
+from .linked_data import base, get_store, local_url, store_version
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -69,6 +69,11 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
         bindings, _ = queries.bind(query, {k: v for k, v in (values or {}).items() if v not in (None, "")})
     except QueryError as exc:
         raise BadRequest(str(exc)) from None
+    version = store_version() if not bindings and limit is None else None
+    if version is not None:  # a question about the whole store: asked once per version of it
+        cached = _whole_store().get(name)
+        if cached is not None and cached[0] == version:
+            return [dict(row) for row in cached[1]]
     text = query.text
     if limit is not None:  # where the query says (its sub-select that sorts), else at the end
         page = f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
@@ -77,8 +82,18 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
             text += f"\n{page}"
     result = get_store().query(text, bindings)
     keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
-    return queries.as_dicts(SelectResult([result.variables[i] for i in keep],
+    rows = queries.as_dicts(SelectResult([result.variables[i] for i in keep],
                                          [tuple(r[i] for i in keep) for r in result.rows]))
+    if version is not None:
+        _whole_store()[name] = (version, [dict(row) for row in rows])
+    return rows
+
+
+def _whole_store() -> dict[str, tuple]:
+    """The app's answers to the parameterless queries (counts and lists over the whole store:
+    home page, speakers, topics) by query name, each with the store version it was computed
+    for; the store's files change with every write, so an answer is never older than the store."""
+    return current_app.extensions.setdefault("kb_whole_store", {})
 
 
 def clamp(raw: str | None, low: int, high: int, default: int) -> int:

@@ -1,6 +1,6 @@
 """Time every browsing page on a store, through Flask's test client.
 
-    python bench/pages.py STORE [--runs 20] [--seed 1]
+    python bench/pages.py STORE [--runs 20] [--seed 1] [--fresh] [--sparql-only] [--only TEXT] [--no-exports]
 
 STORE is a store made by ``kb ingest`` (for a large one: ``python
 bench/generate.py OUT --claims 20000``, then ``KB_ONTOLOGY=OUT/ontology kb
@@ -9,11 +9,23 @@ with varied parameters (speakers, topics, claims and documents drawn at
 random, busy and quiet ones alike; pages and date ranges drawn too), after
 one warm-up request; the table gives the median and the 95th percentile of
 the wall-clock time of each request, in milliseconds, as Markdown.
+
+``--fresh`` asks each page as the first one after a write would be asked:
+the answers the app keeps per version of the store are dropped before
+every request.  ``--sparql-only`` marks the store's side index incomplete
+for the run (and complete again after it), so that the pages answer from
+the named queries alone, as they do on a store without an index; it opens
+the index for writing, so run it on a copy of a store nobody else uses.
+``--only TEXT`` times only the pages whose name holds TEXT ('/' for home,
+speakers and topics); ``--no-exports`` leaves out the two pages that export
+every claim of the busiest speaker or topic (minutes each at a million
+claims).  The store's totals come from its side index when it has one.
 """
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import sys
 import time
@@ -33,16 +45,21 @@ def local(iri: str, base: str) -> str:
 
 
 def samples(client, base: str) -> dict[str, list[str]]:
-    """Paths of speakers, topics, claims and documents that have claims, from the pages' own JSON."""
+    """Paths of speakers, topics, claims and documents that have claims, from the pages themselves."""
     speakers = [r for r in client.get("/speakers?format=json").get_json()["rows"] if int(r["claims"] or 0)]
     topics = [r for r in client.get("/topics?format=json").get_json()["rows"] if int(r["claims"] or 0)]
-    busiest = max(speakers, key=lambda r: int(r["claims"]))
-    claims = client.get(f"{local(busiest['speaker'], base)}?format=json").get_json()["rows"]
+    busiest = local(max(speakers, key=lambda r: int(r["claims"]))["speaker"], base)
+    # the busiest speaker's claims of the first pages, and their documents: read page by page, not
+    # by the speaker's JSON (every claim of that speaker: minutes at a million claims)
+    claims = sorted({href for page in range(1, 5) for href in re.findall(
+        r'href="(/claim/[^"]+)"', client.get(f"{busiest}?page={page}", headers={"Accept": BROWSER}).get_data(as_text=True))})
+    documents = sorted({local(client.get(f"{claim}?format=json").get_json()["rows"][0]["document"], base)
+                        for claim in claims[:40]})
     return {
         "speaker": [local(r["speaker"], base) for r in speakers],
         "topic": [local(r["topic"], base) for r in topics],
-        "claim": [local(r["claim"], base) for r in claims],
-        "document": sorted({local(r["document"], base) for r in claims}),
+        "claim": claims,
+        "document": documents,
         "busy_speaker": [local(r["speaker"], base) for r in sorted(speakers, key=lambda r: -int(r["claims"]))[:5]],
         "busy_topic": [local(r["topic"], base) for r in sorted(topics, key=lambda r: -int(r["claims"]))[:5]],
     }
@@ -79,26 +96,60 @@ def main() -> None:
     ap.add_argument("store", type=Path)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fresh", action="store_true", help="every request as the first after a write")
+    ap.add_argument("--sparql-only", action="store_true", help="the pages without the side index")
+    ap.add_argument("--only", default="", help="only the pages whose name holds this text")
+    ap.add_argument("--no-exports", action="store_true", help="without the pages that export every claim")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from kb import config, queries
+    from kb import fts
+
+    if args.sparql_only:
+        with fts.SearchIndex.open(args.store) as index:
+            index.set_complete(False)
+    try:
+        run(args)
+    finally:
+        if args.sparql_only:
+            with fts.SearchIndex.open(args.store) as index:
+                index.set_complete(True)
+
+
+def run(args) -> None:
+    import os
+
+    from kb import config, fts, queries
     from kb.store import EmbeddedStore
     from kb.web import create_app
 
     with EmbeddedStore.open(args.store, read_only=True) as store:
-        totals = queries.as_dicts(queries.run(store, queries.load_query("stats")))[0]
-    client = create_app({"KB_STORE": str(args.store), "TESTING": True}).test_client()
+        try:  # the kept counts: the stats query counts every claim (seconds at a million)
+            index = store.search_index()
+            totals = index.totals() if index.problem() is None else None
+        except fts.IndexMissing:
+            totals = None
+        if totals is None:
+            totals = queries.as_dicts(queries.run(store, queries.load_query("stats")))[0]
+    app = create_app({"KB_STORE": str(args.store), "TESTING": True})
+    client = app.test_client()
     base = config.base_iri()
     rng = random.Random(args.seed)
     print(f"store: {totals['claims']} claims, {totals['speakers']} speakers, {totals['topics']} topics, "
-          f"{totals['documents']} documents; {args.runs} runs per page\n")
+          f"{totals['documents']} documents; {args.runs} runs per page"
+          f"{'; every request as the first after a write' if args.fresh else ''}"
+          f"{'; without the side index' if args.sparql_only else ''}; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print("| page | p50 ms | p95 ms | max ms |")
     print("| --- | ---: | ---: | ---: |")
     for name, make in pages(samples(client, base)).items():
+        if args.only not in name or (args.no_exports and "every claim" in name):
+            continue
         client.get(make(rng), headers={"Accept": BROWSER})  # warm-up
         times = []
         for _ in range(args.runs):
             url = make(rng)
+            if args.fresh:
+                app.extensions.pop("kb_whole_store", None)
             started = time.perf_counter()
             response = client.get(url, headers={"Accept": BROWSER})
             response.get_data()
@@ -107,6 +158,7 @@ def main() -> None:
                 raise SystemExit(f"{url}: {response.status_code}")
         print(f"| {name} | {statistics.median(times):,.0f} | {percentile(times, 0.95):,.0f} | {max(times):,.0f} |",
               flush=True)
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

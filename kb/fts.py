@@ -1,4 +1,4 @@
-"""The full-text index of the claims: an SQLite FTS5 database kept in the store directory.
+"""The side index of the claims: an SQLite database kept in the store directory, for search and browsing.
 
 The store answers SPARQL; searching the words of a million claims with
 SPARQL ``CONTAINS`` reads every literal, so the search page reads this index
@@ -8,6 +8,19 @@ tokenizer with diacritics removed, so that 'Turkiye' finds 'Türkiye' and
 Cyrillic is folded to lower case like Latin), with prefix indexes for the
 search-as-you-type prefix queries.  Facet counts, the total and the page are
 computed in SQL over the matches.
+
+Browsing a million claims by SPARQL sorts or counts all of a speaker's or
+a topic's claims per page, so the same rows also carry each claim's date
+(STR of kb:statedOn, compared as SPARQL compares it) and offset, with
+ordered indexes per speaker, per topic and by date, and counts kept in step
+with the rows, document by document: claims per speaker, per topic, per
+topic and speaker, per speaker, topic and month, and the totals (claims,
+documents, posts).  Replacing a document subtracts its old rows from the
+counts and adds its new ones in the same transaction (``_tally``); a
+rebuild counts once at the end.  ``count_differences`` recounts from the
+rows, for ``kb reindex --check``.  The pages (kb.web.pages) read lists,
+counts and orders here and fetch only the details of a page's claims from
+the store.
 
 The file is ``kb-search.sqlite`` inside the store directory: RocksDB, under
 Oxigraph, leaves files it does not know alone (checked through ``optimize``
@@ -53,7 +66,7 @@ SCHEMA = Namespace("https://schema.org/")
 
 FILE_NAME = "kb-search.sqlite"
 DEFAULT_GRAPH = ""  # the key of the store's default graph (kb load of triples) among the documents
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: dates on the narrow rows, ordered browse indexes, counts
 FACETS = ("speaker", "topic", "year", "kind")
 MAX_TOKENS = 16  # words of a search text at most (the rest is ignored)
 MAX_PAGE_SIZE = 10_000
@@ -66,6 +79,12 @@ TOPIC_LABELS = (SKOS.prefLabel, RDFS.label)
 KIND_LABELS = (RDFS.label,)
 
 Lookup = Callable[[URIRef, tuple], "str | None"]
+# the predicates whose literal values rows_of reads only as strings (str(), int()): a reader
+# may give their lexical forms in place of rdflib Literals
+LEXICAL = (SCHEMA.text, KB.statedOn, KB.startOffset)
+# the terms rows_of looks up per claim, made once (a Namespace makes a new URIRef per attribute)
+_CLAIM, _TEXT, _AUTHOR, _ABOUT = SCHEMA.Claim, SCHEMA.text, SCHEMA.author, SCHEMA.about
+_STATED, _KIND, _START = KB.statedOn, KB.kind, KB.startOffset
 # every predicate rows_of reads: what the store needs to read of a graph to index it
 INDEXED_PREDICATES = (RDF.type, SCHEMA.text, SCHEMA.author, SCHEMA.about, KB.statedOn, KB.kind,
                       KB.startOffset, *SPEAKER_LABELS, *TOPIC_LABELS, *KIND_LABELS)
@@ -77,7 +96,9 @@ CREATE TABLE IF NOT EXISTS documents(
     graph TEXT NOT NULL UNIQUE,
     claims INTEGER NOT NULL DEFAULT 0,
     fingerprint TEXT NOT NULL DEFAULT '',
-    pending INTEGER NOT NULL DEFAULT 0);
+    pending INTEGER NOT NULL DEFAULT 0,
+    entities INTEGER NOT NULL DEFAULT 0,  -- its kb:Document resources (the home page's total)
+    posts INTEGER NOT NULL DEFAULT 0);    -- its kb:Post resources
 CREATE INDEX IF NOT EXISTS documents_pending ON documents(pending) WHERE pending;
 CREATE TABLE IF NOT EXISTS terms(
     id INTEGER PRIMARY KEY,
@@ -86,12 +107,16 @@ CREATE TABLE IF NOT EXISTS terms(
     label TEXT);
 CREATE INDEX IF NOT EXISTS terms_key ON terms(key);
 -- narrow rows, read for every match: what the facets count and the filters test
+-- and what the browsing pages order by: date is STR(kb:statedOn) ('' when there is none),
+-- compared as SPARQL compares the strings; start the claim's kb:startOffset
 CREATE TABLE IF NOT EXISTS claims(
     id INTEGER PRIMARY KEY,
     doc INTEGER NOT NULL,
     speaker INTEGER,
     year INTEGER,
-    kind TEXT NOT NULL DEFAULT '');
+    kind TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL DEFAULT '',
+    start INTEGER);
 CREATE INDEX IF NOT EXISTS claims_doc ON claims(doc);
 -- wide rows, read for the hits of a page only; the content of the FTS table
 CREATE TABLE IF NOT EXISTS claim_text(
@@ -101,16 +126,49 @@ CREATE TABLE IF NOT EXISTS claim_text(
     facets TEXT NOT NULL DEFAULT '',
     date TEXT NOT NULL DEFAULT '',
     start INTEGER);
+-- speaker and date repeated from the claim's row, for the ordered indexes of a topic's claims
 CREATE TABLE IF NOT EXISTS claim_topics(
     id INTEGER NOT NULL,
     topic INTEGER NOT NULL,
+    speaker INTEGER,
+    date TEXT NOT NULL DEFAULT '',
     PRIMARY KEY(id, topic)) WITHOUT ROWID;
+-- counts kept in step with the rows, document by document (_tally): what the
+-- browsing pages show without counting a million claims per page
+CREATE TABLE IF NOT EXISTS speaker_counts(speaker INTEGER PRIMARY KEY, claims INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topic_counts(topic INTEGER PRIMARY KEY, claims INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topic_speaker_counts(
+    topic INTEGER NOT NULL, speaker INTEGER NOT NULL, claims INTEGER NOT NULL,
+    PRIMARY KEY(topic, speaker)) WITHOUT ROWID;
+-- per speaker (0: none), topic (0: a claim without one) and month (claims dated to a month or a day)
+CREATE TABLE IF NOT EXISTS month_counts(
+    speaker INTEGER NOT NULL, topic INTEGER NOT NULL, month TEXT NOT NULL, claims INTEGER NOT NULL,
+    PRIMARY KEY(speaker, topic, month)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS month_counts_topic ON month_counts(topic);
+CREATE TABLE IF NOT EXISTS totals(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- the words, and the facet values as tokens ('s12 y2025 kdirect t7'): a filter is
 -- one more term of the MATCH, and FTS5 counts the matches without reading a row
 CREATE VIRTUAL TABLE IF NOT EXISTS claims_fts USING fts5(
     words, facets, content='claim_text', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2', prefix='1 2 3');
 """
+
+# The ordered indexes of the browsing pages: made after the rows on a rebuild
+# (one sort each, instead of a B-tree insert per row)
+_BROWSE_INDEXES = {
+    "claims_speaker_date": "claims(speaker, date)",
+    "claims_date": "claims(date)",
+    "claim_topics_topic_date": "claim_topics(topic, date)",
+    "claim_topics_topic_speaker_date": "claim_topics(topic, speaker, date)",
+}
+COUNT_TABLES = ("speaker_counts", "topic_counts", "topic_speaker_counts", "month_counts", "totals")
+SUMMED = "*"  # in a timeline, the series that are not kept, summed (never an IRI)
+TOTALS = ("claims", "documents", "posts")  # kept in ``totals``; speakers, topics, first, last are read off
+
+
+def _create_browse_indexes(db: sqlite3.Connection) -> None:
+    for name, on in _BROWSE_INDEXES.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
 
 
 def _create(db: sqlite3.Connection) -> None:
@@ -127,9 +185,11 @@ def _create(db: sqlite3.Connection) -> None:
                 db.execute(f'DROP TABLE "{name}"')
             db.execute("COMMIT")
             db.executescript(_SCHEMA_SQL)
+            _create_browse_indexes(db)
             db.execute("INSERT INTO meta VALUES ('schema', ?), ('complete', '0')", (SCHEMA_VERSION,))
             return
     db.executescript(_SCHEMA_SQL)
+    _create_browse_indexes(db)
     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
 
@@ -191,17 +251,17 @@ def rows_of(graph: Graph, lookup: Lookup | None = None) -> tuple[list[Row], dict
     """(rows in document order, {IRI: label} of their speakers and topics) of a document graph."""
     rows, labels = [], {}
     kinds: dict = {}
-    for claim in set(graph.subjects(RDF.type, SCHEMA.Claim)):
-        words = " ".join(str(w) for w in sorted(graph.objects(claim, SCHEMA.text)))
-        speaker = next(iter(sorted(graph.objects(claim, SCHEMA.author))), None)
-        stated = next(iter(sorted(graph.objects(claim, KB.statedOn))), None)
-        kind = next(iter(sorted(graph.objects(claim, KB.kind))), None)
+    for claim in set(graph.subjects(RDF.type, _CLAIM)):
+        words = " ".join(str(w) for w in sorted(graph.objects(claim, _TEXT)))
+        speaker = next(iter(sorted(graph.objects(claim, _AUTHOR))), None)
+        stated = next(iter(sorted(graph.objects(claim, _STATED))), None)
+        kind = next(iter(sorted(graph.objects(claim, _KIND))), None)
         if kind is not None and kind not in kinds:
             kinds[kind] = _label(graph, kind, KIND_LABELS, lookup) or key_of(str(kind)).rsplit("#", 1)[-1]
-        topics = sorted(str(t) for t in graph.objects(claim, SCHEMA.about) if isinstance(t, URIRef))
+        topics = sorted(str(t) for t in graph.objects(claim, _ABOUT) if isinstance(t, URIRef))
         row = Row(str(claim), words, str(speaker) if speaker is not None else None,
                   str(stated) if stated is not None else "", kinds.get(kind, ""),
-                  _int(graph.value(claim, KB.startOffset)), topics)
+                  _int(graph.value(claim, _START)), topics)
         rows.append(row)
         if speaker is not None and str(speaker) not in labels:
             labels[str(speaker)] = _label(graph, speaker, SPEAKER_LABELS, lookup)
@@ -210,6 +270,45 @@ def rows_of(graph: Graph, lookup: Lookup | None = None) -> tuple[list[Row], dict
                 labels[topic] = _label(graph, URIRef(topic), TOPIC_LABELS, lookup)
     rows.sort(key=lambda r: (r.start is None, r.start or 0, r.claim))
     return rows, {iri: label for iri, label in labels.items()}
+
+
+class Triples:
+    """The triples of a graph that the index reads, looked up as ``rows_of`` looks them up: a light
+    stand-in for an rdflib Graph (no indexes but these two, no events, no contexts), which the store
+    fills when it rebuilds the index from millions of triples.  The triples of one named graph of
+    the store are distinct, so nothing is deduplicated here."""
+
+    def __init__(self) -> None:
+        self._by_subject: dict = {}
+        self._by_object: dict = {}
+        self._by_predicate: dict = {}
+
+    def add(self, triple) -> None:
+        s, p, o = triple
+        self._by_subject.setdefault((s, p), []).append(o)
+        self._by_object.setdefault((p, o), []).append(s)
+        self._by_predicate.setdefault(p, []).append((s, o))
+
+    def subjects(self, predicate, obj) -> Iterator:
+        return iter(self._by_object.get((predicate, obj), ()))
+
+    def objects(self, subject, predicate) -> Iterator:
+        return iter(self._by_subject.get((subject, predicate), ()))
+
+    def subject_objects(self, predicate) -> Iterator:
+        return iter(self._by_predicate.get(predicate, ()))
+
+    def value(self, subject, predicate):
+        found = self._by_subject.get((subject, predicate))
+        return found[0] if found else None
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_predicate.values())
+
+
+def resources_of(graph: Graph) -> tuple[int, int]:
+    """(kb:Document resources, kb:Post resources) a graph describes: its part of the home page's totals."""
+    return (len(set(graph.subjects(RDF.type, KB.Document))), len(set(graph.subjects(RDF.type, KB.Post))))
 
 
 def fingerprint(rows: Iterable[Row]) -> tuple[int, str]:
@@ -386,10 +485,11 @@ class SearchIndex:
                              "ON CONFLICT(graph) DO UPDATE SET pending = 1", (str(graph_iri),))
 
     def replace_document(self, graph_iri: str, graph: Graph, lookup: Lookup | None = None) -> int:
-        """Replace the rows of one document by those of ``graph``, in one transaction; the claims indexed."""
+        """Replace the rows of one document by those of ``graph``, and its part of the counts,
+        in one transaction; the claims indexed."""
         rows, labels = rows_of(graph, lookup)
         with self._transaction():
-            self._replace(str(graph_iri), rows, labels)
+            self._replace(str(graph_iri), rows, labels, resources=resources_of(graph))
         return len(rows)
 
     def remove_document(self, graph_iri: str) -> None:
@@ -413,11 +513,43 @@ class SearchIndex:
             self._db.execute("INSERT INTO claims_fts(claims_fts) VALUES ('optimize')")
         self._db.execute("PRAGMA optimize")
 
-    def _delete(self, graph: str) -> None:
+    def _tally(self, doc: int, sign: int) -> None:
+        """Add (sign 1) or subtract (sign -1) the claims of one document to or from the counts."""
+        db = self._db
+        upsert = "ON CONFLICT DO UPDATE SET claims = claims + excluded.claims"
+        db.execute("INSERT INTO speaker_counts(speaker, claims) SELECT speaker, ? * COUNT(*) FROM claims "
+                   f"WHERE doc = ? AND speaker IS NOT NULL GROUP BY speaker {upsert}", (sign, doc))
+        db.execute("INSERT INTO topic_counts(topic, claims) SELECT t.topic, ? * COUNT(*) FROM claims c "
+                   f"CROSS JOIN claim_topics t ON t.id = c.id WHERE c.doc = ? GROUP BY t.topic {upsert}", (sign, doc))
+        db.execute("INSERT INTO topic_speaker_counts(topic, speaker, claims) SELECT t.topic, c.speaker, ? * COUNT(*) "
+                   "FROM claims c CROSS JOIN claim_topics t ON t.id = c.id WHERE c.doc = ? AND c.speaker IS NOT NULL "
+                   f"GROUP BY t.topic, c.speaker {upsert}", (sign, doc))
+        db.execute("INSERT INTO month_counts(speaker, topic, month, claims) "
+                   "SELECT COALESCE(c.speaker, 0), COALESCE(t.topic, 0), substr(c.date, 1, 7), ? * COUNT(*) "
+                   "FROM claims c LEFT JOIN claim_topics t ON t.id = c.id WHERE c.doc = ? AND length(c.date) >= 7 "
+                   f"GROUP BY 1, 2, 3 {upsert}", (sign, doc))
+        claims, entities, posts = db.execute(
+            "SELECT (SELECT COUNT(*) FROM claims WHERE doc = ?), entities, posts FROM documents WHERE id = ?",
+            (doc, doc)).fetchone()
+        db.executemany("INSERT INTO totals(key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value",
+                       [("claims", sign * claims), ("documents", sign * entities), ("posts", sign * posts)])
+        if sign < 0:  # a count down to 0 goes: the tables hold what there is, as a GROUP BY would
+            # (looked for among the keys of this document only: the tables grow with the store)
+            speakers = "SELECT DISTINCT speaker FROM claims WHERE doc = ?"
+            topics = "SELECT DISTINCT t.topic FROM claims c CROSS JOIN claim_topics t ON t.id = c.id WHERE c.doc = ?"
+            db.execute(f"DELETE FROM speaker_counts WHERE claims = 0 AND speaker IN ({speakers})", (doc,))
+            db.execute(f"DELETE FROM topic_counts WHERE claims = 0 AND topic IN ({topics})", (doc,))
+            db.execute(f"DELETE FROM topic_speaker_counts WHERE claims = 0 AND topic IN ({topics})", (doc,))
+            db.execute("DELETE FROM month_counts WHERE claims = 0 AND speaker IN "
+                       "(SELECT DISTINCT COALESCE(speaker, 0) FROM claims WHERE doc = ?)", (doc,))
+
+    def _delete(self, graph: str, tally: bool = True) -> None:
         db = self._db
         found = db.execute("SELECT id FROM documents WHERE graph = ?", (graph,)).fetchone()
         if found is None:
             return
+        if tally:
+            self._tally(found[0], -1)
         ids = "SELECT id FROM claims WHERE doc = ?"
         db.execute("INSERT INTO claims_fts(claims_fts, rowid, words, facets) "
                    f"SELECT 'delete', id, words, facets FROM claim_text WHERE id IN ({ids})", found)
@@ -441,13 +573,14 @@ class SearchIndex:
         cache[iri] = term
         return term
 
-    def _replace(self, graph: str, rows: list[Row], labels: Mapping[str, str | None], cache=None) -> None:
+    def _replace(self, graph: str, rows: list[Row], labels: Mapping[str, str | None], cache=None,
+                 resources: tuple[int, int] = (0, 0), tally: bool = True) -> None:
         db = self._db
         cache = {} if cache is None else cache
-        self._delete(graph)
+        self._delete(graph, tally)
         claims, digest = fingerprint(rows)
-        doc = db.execute("INSERT INTO documents(graph, claims, fingerprint, pending) VALUES (?, ?, ?, 0)",
-                         (graph, claims, digest)).lastrowid
+        doc = db.execute("INSERT INTO documents(graph, claims, fingerprint, pending, entities, posts) "
+                         "VALUES (?, ?, ?, 0, ?, ?)", (graph, claims, digest, *resources)).lastrowid
         for row in rows:
             speaker = self._term(row.speaker, labels.get(row.speaker), cache) if row.speaker else None
             topics = sorted({self._term(t, labels.get(t), cache) for t in row.topics})
@@ -455,12 +588,15 @@ class SearchIndex:
                                *([facet_token("year", row.year)] if row.year is not None else []),
                                *([facet_token("kind", row.kind)] if row.kind else []),
                                *(facet_token("topic", t) for t in topics)])
-            rowid = db.execute("INSERT INTO claims(doc, speaker, year, kind) VALUES (?, ?, ?, ?)",
-                               (doc, speaker, row.year, row.kind)).lastrowid
+            rowid = db.execute("INSERT INTO claims(doc, speaker, year, kind, date, start) VALUES (?, ?, ?, ?, ?, ?)",
+                               (doc, speaker, row.year, row.kind, row.date, row.start)).lastrowid
             db.execute("INSERT INTO claim_text(id, claim, words, facets, date, start) VALUES (?, ?, ?, ?, ?, ?)",
                        (rowid, row.claim, row.words, facets, row.date, row.start))
             db.execute("INSERT INTO claims_fts(rowid, words, facets) VALUES (?, ?, ?)", (rowid, row.words, facets))
-            db.executemany("INSERT INTO claim_topics(id, topic) VALUES (?, ?)", [(rowid, t) for t in topics])
+            db.executemany("INSERT INTO claim_topics(id, topic, speaker, date) VALUES (?, ?, ?, ?)",
+                           [(rowid, t, speaker, row.date) for t in topics])
+        if tally:
+            self._tally(doc, 1)
 
     def bulk(self) -> "BulkWriter":
         """A writer for many documents in one transaction (``kb reindex``, the benchmark)."""
@@ -606,6 +742,185 @@ class SearchIndex:
                             date, kind, hit_topics))
         return Results(total, hits, facets, counted)
 
+    # -------------------------------------------------------- browsing
+    #
+    # What the browsing pages list, count and order, read off the ordered
+    # indexes and the kept counts; the pages fetch the details of the claims
+    # of one page from the store.  Orders are the named queries' own (a
+    # claim's date as SPARQL compares STR(kb:statedOn), then its document,
+    # offset and IRI), so a page is the same from either.
+
+    def _id(self, iri: str) -> int | None:
+        found = self._db.execute("SELECT id FROM terms WHERE iri = ?", (str(iri),)).fetchone()
+        return found[0] if found else None
+
+    def totals(self) -> dict[str, str]:
+        """The home page's totals (queries/stats.rq and date-range.rq): documents, posts, claims,
+        speakers and topics quoted, first and last date ('' when no claim has one)."""
+        db = self._db
+        with self._transaction():
+            kept = dict(db.execute("SELECT key, value FROM totals"))
+            speakers = db.execute("SELECT COUNT(*) FROM speaker_counts WHERE claims > 0").fetchone()[0]
+            topics = db.execute("SELECT COUNT(*) FROM topic_counts WHERE claims > 0").fetchone()[0]
+            first = db.execute("SELECT MIN(date) FROM claims WHERE date > ''").fetchone()[0]
+            last = db.execute("SELECT MAX(date) FROM claims").fetchone()[0]
+        return {"documents": str(kept.get("documents", 0)), "posts": str(kept.get("posts", 0)),
+                "claims": str(kept.get("claims", 0)), "speakers": str(speakers), "topics": str(topics),
+                "first": first or "", "last": (last or "") if first else ""}
+
+    def speaker_counts(self) -> dict[str, int]:
+        """{speaker IRI: claims} of every speaker with a claim."""
+        return dict(self._db.execute("SELECT t.iri, k.claims FROM speaker_counts k "
+                                     "CROSS JOIN terms t ON t.id = k.speaker WHERE k.claims > 0"))
+
+    def topic_counts(self) -> dict[str, int]:
+        """{topic IRI: claims} of every topic with a claim."""
+        return dict(self._db.execute("SELECT t.iri, k.claims FROM topic_counts k "
+                                     "CROSS JOIN terms t ON t.id = k.topic WHERE k.claims > 0"))
+
+    def speaker_months(self, speaker: str, keep: Iterable[str | None] | None = None) -> list[tuple[str, str | None, int]]:
+        """(month, topic IRI or None for claims without a topic, claims) of one speaker's claims
+        dated to a month or a day (queries/speaker-timeline.rq), by month.  With ``keep`` (topic
+        IRIs, None for no topic) the other topics' claims are summed per month under SUMMED."""
+        found = self._id(speaker)
+        if found is None:
+            return []
+        if keep is None:
+            return list(self._db.execute(
+                "SELECT k.month, t.iri, k.claims FROM month_counts k LEFT JOIN terms t ON t.id = k.topic "
+                "WHERE k.speaker = ? AND k.claims > 0 ORDER BY k.month, t.iri", (found,)))
+        keep = list(keep)
+        ids = {self._id(t) for t in keep if t is not None} - {None}
+        if None in keep:
+            ids.add(0)  # month_counts' topic of the claims without one
+        out = []
+        for month, topic, iri, n in self._db.execute(
+                "SELECT k.month, k.topic, t.iri, SUM(k.claims) FROM (SELECT month, CASE WHEN topic IN "
+                f"({','.join('?' * len(ids))}) THEN topic ELSE -1 END AS topic, claims FROM month_counts "
+                "WHERE speaker = ? AND claims > 0) k LEFT JOIN terms t ON t.id = k.topic "
+                "GROUP BY k.month, k.topic ORDER BY k.month, t.iri", [*ids, found]):
+            out.append((month, SUMMED if topic == -1 else iri, n))
+        return out
+
+    def speaker_topics(self, speaker: str) -> list[tuple[str | None, int]]:
+        """(topic IRI or None for no topic, claims) of one speaker's claims dated to a month or a
+        day: the totals of ``speaker_months`` per topic."""
+        found = self._id(speaker)
+        if found is None:
+            return []
+        return list(self._db.execute(
+            "SELECT t.iri, SUM(k.claims) FROM month_counts k LEFT JOIN terms t ON t.id = k.topic "
+            "WHERE k.speaker = ? AND k.claims > 0 GROUP BY k.topic ORDER BY t.iri", (found,)))
+
+    @staticmethod
+    def _dates(column: str, since: str | None, until: str | None) -> tuple[str, list]:
+        """The SQL of the named queries' date filter on ``column``: a date matches ``since`` on as
+        many characters as it has (a month matches from its first day), and no date matches none."""
+        sql, params = "", []
+        if since:  # the first test bounds the range on the index, the second is the query's own
+            sql += f" AND {column} >= ? AND {column} >= substr(?, 1, length({column}))"
+            params += [since[:4], since]
+        if until:
+            sql += f" AND {column} > '' AND {column} <= ?"
+            params.append(until)
+        return sql, params
+
+    def topic_speakers(self, topic: str, since: str | None = None,
+                       until: str | None = None) -> list[tuple[str, str | None, int]]:
+        """(speaker IRI, label, claims) of the speakers with claims on one topic, between two dates
+        (queries/topic-speakers.rq), in no order."""
+        found = self._id(topic)
+        if found is None:
+            return []
+        if since or until:
+            where, params = self._dates("date", since, until)
+            counted = ("SELECT speaker, COUNT(*) AS claims FROM claim_topics "
+                       f"WHERE topic = ? AND speaker IS NOT NULL{where} GROUP BY speaker")
+        else:
+            counted, params = "SELECT speaker, claims FROM topic_speaker_counts WHERE topic = ? AND claims > 0", []
+        return list(self._db.execute(f"SELECT t.iri, t.label, k.claims FROM ({counted}) k "
+                                     "CROSS JOIN terms t ON t.id = k.speaker", [found, *params]))
+
+    def topic_months(self, topic: str, since: str | None = None, until: str | None = None,
+                     keep: Iterable[str] | None = None) -> list[tuple[str, str, int]]:
+        """(month, speaker IRI, claims) of one topic's claims with a speaker, dated to a month or a
+        day, between two dates (queries/topic-timeline.rq), by month.  With ``keep`` (speaker IRIs)
+        the other speakers' claims are summed per month under SUMMED (a chart's 'others')."""
+        found = self._id(topic)
+        if found is None:
+            return []
+        if keep is not None:
+            ids = {self._id(s) for s in keep} - {None}
+            return [(month, iri or SUMMED, n) for month, iri, n in self._db.execute(
+                "SELECT k.month, t.iri, SUM(k.claims) FROM (SELECT month, CASE WHEN speaker IN "
+                f"({','.join('?' * len(ids))}) THEN speaker END AS speaker, claims FROM ({self._months_of(since, until)})) k "
+                "LEFT JOIN terms t ON t.id = k.speaker GROUP BY k.month, k.speaker ORDER BY k.month, t.iri",
+                [*ids, found, *self._dates("date", since, until)[1]])]
+        return list(self._db.execute(f"SELECT k.month, t.iri, k.claims FROM ({self._months_of(since, until)}) k "
+                                     "CROSS JOIN terms t ON t.id = k.speaker ORDER BY k.month, t.iri",
+                                     [found, *self._dates("date", since, until)[1]]))
+
+    def _months_of(self, since: str | None, until: str | None) -> str:
+        """The SQL of (month, speaker id, claims) of one topic (its id the first parameter, the dates'
+        parameters after it): the kept counts, or with dates a count of the topic's claims between them."""
+        if since or until:
+            where, _ = self._dates("date", since, until)
+            return ("SELECT substr(date, 1, 7) AS month, speaker, COUNT(*) AS claims FROM claim_topics "
+                    f"WHERE topic = ? AND speaker IS NOT NULL AND length(date) >= 7{where} GROUP BY 1, 2")
+        return "SELECT month, speaker, claims FROM month_counts WHERE topic = ? AND speaker != 0 AND claims > 0"
+
+    def _page(self, source: str, where: str, params: list, order: str, limit: int | None, offset: int) -> list[str]:
+        # the outer table's ordered index gives the date order; only claims of the same
+        # date are sorted further (SQLite sorts "the right part of the ORDER BY")
+        limit = -1 if limit is None else max(int(limit), 0)
+        return [iri for (iri,) in self._db.execute(
+            f"SELECT x.claim FROM {source} CROSS JOIN documents d ON d.id = c.doc "
+            f"CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
+            f"ORDER BY {order}, d.graph, c.start, x.claim LIMIT ? OFFSET ?",
+            [*params, limit, max(int(offset), 0)])]
+
+    def speaker_claims(self, speaker: str, topic: str | None = None, since: str | None = None,
+                       until: str | None = None, limit: int | None = 25, offset: int = 0) -> list[str]:
+        """The IRIs of one speaker's claims (on one topic), newest first, undated last
+        (queries/speaker-claims.rq, speaker-topic-claims.rq); ``limit`` None: all from ``offset``."""
+        found = self._id(speaker)
+        if found is None:
+            return []
+        if topic:
+            on = self._id(topic)
+            if on is None:
+                return []
+            dates, params = self._dates("t.date", since, until)
+            return self._page("claim_topics t CROSS JOIN claims c ON c.id = t.id",
+                              f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
+                              "t.date DESC", limit, offset)
+        dates, params = self._dates("c.date", since, until)
+        return self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC", limit, offset)
+
+    def topic_claims(self, topic: str, since: str | None = None, until: str | None = None,
+                     limit: int | None = 25, offset: int = 0) -> list[str]:
+        """The IRIs of one topic's claims, oldest first, undated last (queries/topic-claims.rq)."""
+        found = self._id(topic)
+        if found is None:
+            return []
+        offset = max(int(offset), 0)
+        source = "claim_topics t CROSS JOIN claims c ON c.id = t.id"
+        dates, params = self._dates("t.date", since, until)
+        with self._transaction():
+            out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], "t.date",
+                             limit, offset)
+            if since or until or (limit is not None and len(out) >= limit):
+                return out
+            dated = self._db.execute("SELECT COUNT(*) FROM claim_topics WHERE topic = ? AND date > ''",
+                                     (found,)).fetchone()[0]
+            rest = None if limit is None else limit - len(out)
+            return out + self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date", rest,
+                                    max(offset - dated, 0))
+
+    def latest_claims(self, limit: int = 10) -> list[str]:
+        """The IRIs of the latest dated claims with a speaker, newest first (queries/latest-claims.rq)."""
+        return self._page("claims c", "c.date > '' AND c.speaker IS NOT NULL", [], "c.date DESC", limit, 0)
+
     def _terms(self, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
         ids = list(ids)
         out = {}
@@ -617,11 +932,20 @@ class SearchIndex:
 
 
 class BulkWriter:
-    """Writes many documents in one transaction; commits on leaving the ``with`` block."""
+    """Writes many documents in one transaction; commits on leaving the ``with`` block.
+
+    After ``clear()`` the rows go in without their ordered indexes and
+    without counting, document by document: on leaving the block the indexes
+    are made (one sort each) and the counts computed from the rows (one
+    GROUP BY each), which is what makes a rebuild of a million claims
+    minutes rather than hours.  Without ``clear()`` each document is counted
+    as ``replace_document`` counts it.
+    """
 
     def __init__(self, index: SearchIndex):
         self.index = index
         self._cache: dict = {}
+        self._cleared = False
 
     def __enter__(self) -> "BulkWriter":
         self.index._db.execute("BEGIN")
@@ -629,28 +953,75 @@ class BulkWriter:
 
     def commit(self) -> None:
         """Commit what is written so far and go on in a new transaction."""
+        self._finish()
         self.index._db.execute("COMMIT")
         self.index._db.execute("BEGIN")
 
-    def add(self, graph_iri: str, rows: list[Row], labels: Mapping[str, str | None]) -> None:
-        self.index._replace(str(graph_iri), rows, labels, self._cache)
+    def add(self, graph_iri: str, rows: list[Row], labels: Mapping[str, str | None],
+            resources: tuple[int, int] = (0, 0)) -> None:
+        self.index._replace(str(graph_iri), rows, labels, self._cache, resources, tally=not self._cleared)
 
     def clear(self) -> None:
         db = self.index._db
         db.execute("INSERT INTO claims_fts(claims_fts) VALUES ('delete-all')")
-        for table in ("claims", "claim_text", "claim_topics", "documents", "terms"):
+        for name in _BROWSE_INDEXES:
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+        for table in ("claims", "claim_text", "claim_topics", "documents", "terms", *COUNT_TABLES):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self._cache.clear()
+        self._cleared = True
 
     def set_complete(self, complete: bool) -> None:
         self.index._db.execute("INSERT INTO meta VALUES ('complete', ?) ON CONFLICT(key) "
                                "DO UPDATE SET value = excluded.value", ("1" if complete else "0",))
 
+    def _finish(self) -> None:
+        if self._cleared:
+            db = self.index._db
+            _create_browse_indexes(db)
+            for table in COUNT_TABLES:
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            for table, select in _recount_sql().items():
+                db.execute(f"INSERT INTO {table} {select}")  # noqa: S608 - fixed SQL
+            self._cleared = False
+
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is None:
+            self._finish()
             self.index._db.execute("COMMIT")
         else:
             self.index._db.execute("ROLLBACK")
+
+
+def _recount_sql() -> dict[str, str]:
+    """The counts of every table of COUNT_TABLES as one SELECT each over the rows (what ``_tally`` keeps)."""
+    return {
+        "speaker_counts": "SELECT speaker, COUNT(*) FROM claims WHERE speaker IS NOT NULL GROUP BY speaker",
+        "topic_counts": "SELECT topic, COUNT(*) FROM claim_topics GROUP BY topic",
+        "topic_speaker_counts": "SELECT topic, speaker, COUNT(*) FROM claim_topics WHERE speaker IS NOT NULL "
+                                "GROUP BY topic, speaker",
+        "month_counts": "SELECT COALESCE(c.speaker, 0), COALESCE(t.topic, 0), substr(c.date, 1, 7), COUNT(*) "
+                        "FROM claims c LEFT JOIN claim_topics t ON t.id = c.id WHERE length(c.date) >= 7 "
+                        "GROUP BY 1, 2, 3",
+        "totals": "SELECT 'claims', COUNT(*) FROM claims UNION ALL SELECT 'documents', COALESCE(SUM(entities), 0) "
+                  "FROM documents UNION ALL SELECT 'posts', COALESCE(SUM(posts), 0) FROM documents",
+    }
+
+
+def count_differences(index: SearchIndex) -> list[str]:
+    """How the kept counts differ from counts made afresh from the rows, one line per table that differs."""
+    out = []
+    db = index._db
+    with index._transaction():
+        for table, select in _recount_sql().items():
+            # a total of 0 is the same as none
+            kept = sorted(r for r in db.execute(f"SELECT * FROM {table}") if r[-1])  # noqa: S608 - fixed names
+            fresh = sorted(r for r in db.execute(select) if r[-1])
+            if kept != fresh:
+                extra, missing = set(kept) - set(fresh), set(fresh) - set(kept)
+                out.append(f"counts {table}: {len(extra)} row(s) kept that the claims do not give, "
+                           f"{len(missing)} row(s) the claims give that are not kept")
+    return out
 
 
 def differences(index: SearchIndex, claims_in_store: Mapping[str, int]) -> list[str]:
@@ -672,7 +1043,7 @@ def differences(index: SearchIndex, claims_in_store: Mapping[str, int]) -> list[
             out.append(f"{graph}: {indexed[graph][0]} claim(s) in the index, {claims_in_store[graph]} in the store")
     if not index.complete:
         out.append("the index was not built from the whole store")
-    return out
+    return out + count_differences(index)
 
 
 # ---------------------------------------------------------------- rebuilding
@@ -707,8 +1078,9 @@ def rebuild(index: SearchIndex, names: list, read: Callable[[object], Graph],
         for name in tqdm(names, disable=not show, file=sys.stderr, unit="doc", leave=False):
             key = DEFAULT_GRAPH if name is None else str(name)
             try:
-                rows, labels = rows_of(read(name), lookup)
-                writer.add(key, rows, labels)
+                graph = read(name)
+                rows, labels = rows_of(graph, lookup)
+                writer.add(key, rows, labels, resources_of(graph))
             except Exception as exc:  # noqa: BLE001 - one document must not cost the rest
                 report.failures.append(" ".join(f"{key or 'default graph'}: {type(exc).__name__}: {exc}".split()))
             else:

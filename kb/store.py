@@ -9,7 +9,9 @@ Replacing a document is one SPARQL UPDATE request,
 all the operations of one update request in a single transaction
 (``Store::update_opt`` wraps ``evaluate_update`` in ``storage.transaction``),
 so a reader sees the old graph or the new one, never a mix, and a failure
-leaves the old graph in place (tests/test_store.py checks both).
+leaves the old graph in place (tests/test_store.py checks both).  A graph
+the store does not hold yet is written by one ``load`` of its triples, also
+one transaction, without the SPARQL parser.
 
 Beside the graphs, the store directory keeps the full-text index of the
 claims (kb.fts, ``kb-search.sqlite``): every write of a document graph marks
@@ -29,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import re
 import sqlite3
 import threading
 import time
@@ -132,6 +135,13 @@ def _uses_service(node) -> bool:
     return any(_uses_service(v) for v in node)  # pyparsing's ParseResults, lists
 
 
+def triples_text(triples: Iterable) -> str:
+    """Triples as lines of Turtle (N-Triples, but for long strings in triple quotes), which are also
+    the body of an INSERT DATA: rdflib's own N3 form of each term, twice as fast to write as
+    through pyoxigraph's terms."""
+    return "\n".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
+
+
 def one_line(message) -> str:
     """A message (or an exception) on one line, whitespace runs collapsed."""
     return " ".join(str(message).split()) or type(message).__name__
@@ -168,6 +178,7 @@ class EmbeddedStore:
         self.path = path
         self.read_only = read_only
         self._index: fts.SearchIndex | None = None
+        self._write_lock = threading.Lock()
 
     @classmethod
     def open(cls, path, read_only: bool = False) -> "EmbeddedStore":
@@ -249,14 +260,30 @@ class EmbeddedStore:
                 return str(min(values, key=lambda v: (v.language not in (None, "en"), v.language or "", str(v))))
         return None
 
-    def _indexed_triples(self, name: str | None) -> Graph:
+    def _indexed_triples(self, name: str | None) -> fts.Triples:
         """The triples of one graph (None: the default graph) that the index reads (fts.INDEXED_PREDICATES):
-        not a document's text, posts or topic assignments."""
-        out = Graph()
+        not a document's text, posts or topic assignments.  Read into fts.Triples, not an rdflib
+        Graph, with each IRI made an rdflib term once: most of the time of ``kb reindex`` went there."""
+        out = fts.Triples()
         graph = ox.DefaultGraph() if name is None else to_ox(URIRef(name))
+        iris: dict[str, URIRef] = {}
+
+        def term(value):
+            if isinstance(value, ox.NamedNode):
+                found = iris.get(value.value)
+                if found is None:
+                    found = iris[value.value] = URIRef(value.value)
+                return found
+            return from_ox(value)
+
         for predicate in dict.fromkeys(fts.INDEXED_PREDICATES):
+            # the words, dates and offsets are read as their lexical forms (fts.LEXICAL): an rdflib
+            # Literal parses its value, a quarter of the time of a rebuild
+            lexical = predicate in fts.LEXICAL
             for quad in self._ox.quads_for_pattern(None, to_ox(predicate), None, graph):
-                out.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+                value = quad.object
+                out.add((term(quad.subject), predicate,
+                         value.value if lexical and isinstance(value, ox.Literal) else term(value)))
         return out
 
     def _index_graphs(self, names: Iterable[str | None]) -> None:
@@ -296,21 +323,33 @@ class EmbeddedStore:
 
     # -------------------------------------------------------- writing
 
-    def replace_document(self, graph_iri, graph: Graph) -> None:
-        """Replace the named graph ``graph_iri`` by ``graph``, in one transaction, then its index rows."""
+    def replace_document(self, graph_iri, graph: Graph, text: str | None = None) -> None:
+        """Replace the named graph ``graph_iri`` by ``graph``, in one transaction, then its index rows.
+
+        ``text`` is the graph as ``triples_text`` writes it, when the caller
+        has it already (an ingest worker writes it): then the store gets the
+        triples of ``text``, and ``graph`` need hold only those the search
+        index reads (kb.fts.INDEXED_PREDICATES).
+        A graph the store does not hold yet is loaded from that text, one
+        transaction that Oxigraph parses without a SPARQL parser; one it
+        holds is replaced by ``DROP SILENT GRAPH <g> ; INSERT DATA {…}``, one
+        update request and so one transaction.
+        """
         is_ontology = str(graph_iri) == ontology_graph_iri()
         if not is_ontology:
             self._begin([str(graph_iri)])
         name = to_ox(URIRef(graph_iri))
-        bnodes: dict = {}
-        triples = "\n".join(
-            f"{to_ox(s, bnodes)} {to_ox(p)} {to_ox(o, bnodes)} ." for s, p, o in graph)
-        update = f"DROP SILENT GRAPH {name}"
-        if triples:
-            update += f" ;\nINSERT DATA {{ GRAPH {name} {{\n{triples}\n}} }}"
+        triples = triples_text(graph) if text is None else text
         try:
-            self._ox.update(update)
-        except OSError as exc:
+            with self._write_lock:  # nothing else writes between the look and the load
+                if triples and not self._ox.contains_named_graph(name):
+                    self._ox.load(triples, format=ox.RdfFormat.TURTLE, to_graph=name)
+                else:
+                    update = f"DROP SILENT GRAPH {name}"
+                    if triples:
+                        update += f" ;\nINSERT DATA {{ GRAPH {name} {{\n{triples}\n}} }}"
+                    self._ox.update(update)
+        except (OSError, SyntaxError) as exc:  # SyntaxError: a term the text cannot carry
             raise StoreError(f"{self.path}: cannot write {graph_iri}: {one_line(exc)}") from None
         if not is_ontology or fts.SearchIndex.exists(self.path):  # no index yet: the ontology waits for one
             with self._indexing() as index:
@@ -344,7 +383,8 @@ class EmbeddedStore:
         changed = list(changed or [])
         self._begin(changed)
         try:
-            self._ox.update(sparql, base_iri=base_iri)
+            with self._write_lock:
+                self._ox.update(sparql, base_iri=base_iri)
         except SyntaxError as exc:
             raise QueryError(f"not a valid SPARQL update: {one_line(exc)}") from None
         except OSError as exc:
@@ -390,6 +430,24 @@ class EmbeddedStore:
         the SELECT's projected variables.
         """
         check_query(sparql)
+        return self._query(sparql, bindings)
+
+    def query_listed(self, sparql: str, variable: str, terms: Iterable):
+        """``query`` with the line ``VALUES ?variable { }  # LIST`` of ``sparql`` holding ``terms``
+        (rdflib or pyoxigraph terms, written by pyoxigraph as N-Triples terms, never pasted as given).
+
+        ``sparql`` is checked once (check_query is cached by text), not once per list: a page
+        that lists the claims it shows pays no parse of the query per request.
+        """
+        check_query(sparql)
+        block = " ".join(str(to_ox(t)) for t in terms)
+        text, found = re.subn(rf"^([ \t]*VALUES \?{re.escape(variable)} \{{) \}}(?=[ \t]*# LIST[ \t]*$)",
+                              lambda m: f"{m.group(1)} {block} }}", sparql, count=1, flags=re.MULTILINE)
+        if not found:
+            raise QueryError(f"the query has no line 'VALUES ?{variable} {{ }}  # LIST'")
+        return self._query(text, None)
+
+    def _query(self, sparql: str, bindings: Mapping[str, object] | None):
         try:
             substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
             result = self._ox.query(sparql, use_default_graph_as_union=True,

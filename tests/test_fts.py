@@ -19,6 +19,8 @@ from kb.cli import main
 from kb.store import EmbeddedStore, ontology_graph_iri
 from kb.updates import apply_update
 
+pytestmark = pytest.mark.embedded_only(reason="the SQLite full-text index kept beside the embedded store, and kb reindex")
+
 
 def kb(*args):
     return CliRunner().invoke(main, [str(a) for a in args])

@@ -22,7 +22,7 @@ from rdflib.namespace import RDF, RDFS, VOID
 
 from kb import config
 from kb.pipeline import ingest
-from kb.store import EmbeddedStore
+from kb.store import EmbeddedStore, open_store
 from kb.web import create_app
 
 SCRIPT = "<script>alert(1)</script>"
@@ -41,11 +41,11 @@ LIST_PAGES = ["/", "/speakers", "/speakers?sort=count", "/topics", LAVROV, f"{LA
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pages") / "store"
+def client(tmp_path_factory, new_store):
+    path = new_store("pages")
     extra = tmp_path_factory.mktemp("extra")
     (extra / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
-    with EmbeddedStore.open(path) as store:
+    with open_store(path) as store:
         report = ingest([config.seeds_dir(), extra], store, progress=False)
     assert report.ok, report.failures
     return create_app({"KB_STORE": str(path), "TESTING": True}).test_client()
@@ -341,6 +341,19 @@ def test_topic_chart_shows_the_busiest_speakers_and_sums_the_others(client):
     assert chart.table() == [("2025-01", [7, 2, 1], 10)] and chart.series == [OTHERS, "S1", "S0"]
 
 
+def test_speaker_chart_shows_the_busiest_topics_and_sums_the_others(client):
+    from kb.web.resource_pages import CHART_SERIES, OTHERS, topic_chart
+
+    page = html(client, LAVROV)
+    legend = re.findall(r'<span class="swatch series-\d+" aria-hidden="true">■</span> ([^<]+)</th>', page)
+    assert legend and len(legend) <= CHART_SERIES + 1
+    months = [("2025-01", f"T{n}", n + 1) for n in range(4)] + [("2025-02", "T0", 5)]
+    chart = topic_chart(months, keep=2)  # T0 has 6 claims, T3 4, T2 3, T1 2
+    assert chart.series == ["T0", OTHERS, "T3"] and chart.table() == [
+        ("2025-01", [1, 5, 4], 10), ("2025-02", [5, 0, 0], 5)]
+    assert topic_chart(months, keep=3).series == ["T0", "T3", "T2", "T1"]  # one left over keeps its name
+
+
 # ---------------------------------------------------------------- counts in the lists' Turtle
 
 def claim_counts(graph: Graph) -> dict[str, int]:
@@ -455,12 +468,11 @@ def test_sparql_page_script_is_a_static_file(client):
     assert f'data-text="{escape(text)}"' in page
 
 
-def test_whole_store_counts_follow_every_write(tmp_path):
+def test_whole_store_counts_follow_every_write(store_dir):
     """The home page's and the speakers' counts are computed once per version of the store,
     and a write makes the next page count again."""
-    store_dir = tmp_path / "store"
     seeds = sorted(config.seeds_dir().iterdir())
-    with EmbeddedStore.open(store_dir) as store:
+    with open_store(store_dir) as store:
         assert ingest(seeds[:1], store, progress=False).ok
     app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1})
     client = app.test_client()
@@ -476,7 +488,7 @@ def test_whole_store_counts_follow_every_write(tmp_path):
 
     before, people = totals(), speakers()
     assert totals() == before and speakers() == people  # answered again from the same version
-    with EmbeddedStore.open(store_dir) as store:
+    with open_store(store_dir) as store:
         assert ingest(seeds[1:], store, progress=False).ok
     after = totals()
     assert after["documents"] == len(seeds) > before["documents"]

@@ -100,8 +100,12 @@ def init_app(app) -> None:
 
 
 def base() -> str:
-    value = current_app.config.get("KB_BASE") or config.base_iri()
-    return value if value.endswith(("/", "#")) else value + "/"
+    """The base of the IRIs, once per request (a page links hundreds of IRIs through local_url)."""
+    found = g.get("kb_base")
+    if found is None:
+        value = current_app.config.get("KB_BASE") or config.base_iri()
+        found = g.kb_base = value if value.endswith(("/", "#")) else value + "/"
+    return found
 
 
 def get_store():
@@ -234,8 +238,11 @@ def by_name(prefix: list[str], name: str):
     return resource([*prefix, name], None)
 
 
-def describe(iri: URIRef) -> Graph | None:
-    graph = get_store().query(queries.load_query("describe").text, {"resource": iri})
+def describe(iri: URIRef, referrers: bool = True) -> Graph | None:
+    """The resource's description (queries/describe.rq), None when the store has none; without
+    ``referrers`` only its own triples and topic assignments (describe-page.rq), what its page uses."""
+    name = "describe" if referrers else "describe-page"
+    graph = get_store().query(queries.load_query(name).text, {"resource": iri})
     return graph if (iri, None, None) in graph else None
 
 
@@ -246,7 +253,7 @@ def resource(segments: list[str], ext: str | None, graph: Graph | None = None):
     from . import resource_pages
 
     if ext is None and resource_pages.wants_data(segments[0]):
-        graph = graph if graph is not None else describe(iri)
+        graph = graph if graph is not None else describe(iri, referrers=False)
         if graph is None:
             return not_found(iri)
         page = resource_pages.answer(segments, iri, graph)
@@ -256,8 +263,8 @@ def resource(segments: list[str], ext: str | None, graph: Graph | None = None):
         fmt = negotiate(ext)
     except NotAcceptable as exc:
         return not_acceptable(str(exc))
-    if graph is None:
-        graph = describe(iri)
+    if graph is None:  # a page of resource_pages shows no referrers: not read for it
+        graph = describe(iri, referrers=not (fmt.name == "html" and resource_pages.has_page(segments)))
     if graph is None:
         return not_found(iri)
     path = local_url(iri)

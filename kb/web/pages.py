@@ -5,7 +5,18 @@ parameters bound as typed terms by kb.queries — and ``respond`` renders
 them as HTML, or, by ``?format=json|csv|ttl``, as data.  The HTML shows
 one page of rows (LIMIT/OFFSET in the SPARQL, from clamped integers); the
 data formats give every row of the same filtered view.  Filters live in the
-URL.  The Turtle of a list carries its counts as kb:claimCount (a term of
+URL.
+
+On the embedded store, when its side index (kb.fts) is complete, the pages
+read lists, counts, orders and charts from the index — ordered indexes and
+counts kept in step with the store document by document — and fetch from
+the store only the details of the claims on the page, by one query with
+their IRIs as a VALUES block (``select_listed``), so that a page does not
+cost more as the store grows.  Without a complete index (a
+store written before it, an interrupted write, a store on a SPARQL server)
+the same rows come from the named queries alone.
+
+The Turtle of a list carries its counts as kb:claimCount (a term of
 ontology/kb.ttl: neither VoID nor schema.org counts a speaker's claims);
 the home page's totals are a VoID description of the store.  The pages of
 speakers, topics, claims and documents (the HTML of their Linked Data
@@ -17,14 +28,16 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, PROV, RDF, SKOS, VOID, XSD
 
-from .. import queries
+from .. import fts, queries
 from ..errors import QueryError
 from ..store import SelectResult
 from .linked_data import base, get_store, local_url, store_version
@@ -48,6 +61,12 @@ PREDICATES = {
 INTEGERS = ("start", "end", "claims")
 DATES = {10: XSD.date, 7: XSD.gYearMonth, 4: XSD.gYear}
 PAGE_MARK = re.compile(r"^[ \t]*# PAGE[ \t]*$", re.MULTILINE)  # where a query wants its LIMIT/OFFSET
+# the empty VALUES block a query fills with a list of IRIs ('VALUES ?claim { }  # LIST')
+LIST_MARK = re.compile(r"^[ \t]*VALUES \?(\w+) \{ \}[ \t]*# LIST[ \t]*$", re.MULTILINE)
+# the columns of the named queries whose rows the pages make from the side index
+LATEST_COLUMNS = ["claim", "date", "quote", "speaker", "speakerName", "kind", "document"]
+SPEAKER_CLAIM_COLUMNS = ["claim", "date", "quote", "kind", "document", "start", "topics", "speaker"]
+TOPIC_CLAIM_COLUMNS = ["claim", "date", "speaker", "speakerName", "quote", "kind", "document", "topic"]
 
 
 class BadRequest(Exception):
@@ -69,11 +88,12 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
         bindings, _ = queries.bind(query, {k: v for k, v in (values or {}).items() if v not in (None, "")})
     except QueryError as exc:
         raise BadRequest(str(exc)) from None
-    version = store_version() if not bindings and limit is None else None
-    if version is not None:  # a question about the whole store: asked once per version of it
-        cached = _whole_store().get(name)
-        if cached is not None and cached[0] == version:
-            return [dict(row) for row in cached[1]]
+    if not bindings and limit is None:  # a question about the whole store: asked once per version of it
+        return cached(name, lambda: _select(query, {}, None, 0))
+    return _select(query, bindings, limit, offset)
+
+
+def _select(query: queries.NamedQuery, bindings: dict, limit: int | None, offset: int) -> list[dict]:
     text = query.text
     if limit is not None:  # where the query says (its sub-select that sorts), else at the end
         page = f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
@@ -82,11 +102,92 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
             text += f"\n{page}"
     result = get_store().query(text, bindings)
     keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
-    rows = queries.as_dicts(SelectResult([result.variables[i] for i in keep],
+    return queries.as_dicts(SelectResult([result.variables[i] for i in keep],
                                          [tuple(r[i] for i in keep) for r in result.rows]))
-    if version is not None:
-        _whole_store()[name] = (version, [dict(row) for row in rows])
-    return rows
+
+
+def cached(name: str, compute: Callable[[], list[dict]]) -> list[dict]:
+    """The rows ``compute`` gives for the store as it is, computed once per version of the store
+    (every time on a store on a SPARQL server, which has no version kb can see)."""
+    version = store_version()
+    if version is None:
+        return compute()
+    found = _whole_store().get(name)
+    if found is None or found[0] != version:
+        found = (version, [dict(row) for row in compute()])
+        _whole_store()[name] = found
+    return [dict(row) for row in found[1]]
+
+
+def bound(name: str, values: dict) -> dict[str, str]:
+    """The parameters of queries/NAME.rq as the typed terms it would be given, as strings:
+    a key made an IRI, a date checked (a bad value is a BadRequest, as for the query)."""
+    try:
+        bindings, _ = queries.bind(queries.load_query(name), {k: v for k, v in values.items() if v not in (None, "")})
+    except QueryError as exc:
+        raise BadRequest(str(exc)) from None
+    return {k: str(v) for k, v in bindings.items()}
+
+
+def browse_index() -> fts.SearchIndex | None:
+    """The store's side index when the pages may read lists, counts and orders from it: built from
+    the whole store and with no write interrupted since; else None (the named queries answer)."""
+    if "kb_browse" not in g:
+        index = None
+        opener = getattr(get_store(), "search_index", None)  # a store on a SPARQL server keeps none
+        if opener is not None:
+            try:
+                index = opener()
+                if index.problem() is not None:
+                    index = None
+            except (fts.IndexMissing, sqlite3.Error):
+                index = None
+        g.kb_browse = index
+    return g.kb_browse
+
+
+def select_listed(name: str, iris: list[str]) -> list[dict]:
+    """Rows of queries/NAME.rq with the IRIs ``iris`` in the VALUES block of its '# LIST' line,
+    bound as typed terms by the store (EmbeddedStore.query_listed)."""
+    query = queries.load_query(name)
+    found = LIST_MARK.search(query.text)
+    if found is None:
+        raise QueryError(f"query '{name}' has no 'VALUES ?x {{ }}  # LIST' line")
+    return queries.as_dicts(get_store().query_listed(query.text, found.group(1), [URIRef(i) for i in iris]))
+
+
+def claim_rows(iris: list[str], columns: list[str], **fixed: str) -> list[dict]:
+    """The details of the claims ``iris`` (queries/claim-details.rq) as rows of ``columns``, in the
+    order of ``iris``; ``fixed`` gives columns that are the same in every row (a bound parameter)."""
+    if not iris:
+        return []
+    found: dict[str, dict] = {}
+    for row in select_listed("claim-details", iris):
+        found.setdefault(row["claim"], row)
+    # a claim written to the index but not yet seen by this read of the store is left out
+    return [{c: fixed[c] if c in fixed else found[i].get(c, "") for c in columns} for i in iris if i in found]
+
+
+def topic_list() -> list[dict]:
+    """The rows of queries/topic-list.rq: every topic with its label, definition and claims."""
+    index = browse_index()
+    if index is None:
+        return select("topic-list")
+    counts = index.topic_counts()
+    return [{**row, "claims": str(counts.get(row["topic"], 0))} for row in select("topic-definitions")]
+
+
+def speaker_list() -> list[dict]:
+    """The rows of queries/speaker-list.rq: every speaker with claims, and every speaker the store
+    describes, with the number of their claims, names, roles, aliases, Wikidata link, by name."""
+    index = browse_index()
+    if index is None:
+        return select("speaker-list")
+    counts = index.speaker_counts()
+    details = cached("speaker-details", lambda: select_listed("speaker-details", sorted(counts)))
+    return [{"speaker": r["speaker"], "name": r["name"], "claims": str(counts.get(r["speaker"], 0)),
+             "unlinked": r["unlinked"], "sameAs": r["sameAs"], "roles": r["roles"], "aliases": r["aliases"]}
+            for r in details]
 
 
 def _whole_store() -> dict[str, tuple]:
@@ -214,15 +315,20 @@ def not_found_page(what: str) -> Response:
 
 @bp.route("/")
 def home():
-    stats = select("stats")
-    dates = select("date-range")
-    topics = select("topic-list")
-    latest = select("latest-claims")  # the ten latest: the query has its own LIMIT
-    totals = {**(stats[0] if stats else {}), **(dates[0] if dates else {})}
+    index = browse_index()
+    if index is not None:
+        totals = index.totals()
+        latest = claim_rows(index.latest_claims(10), LATEST_COLUMNS)
+    else:
+        stats = select("stats")
+        dates = select("date-range")
+        latest = select("latest-claims")  # the ten latest: the query has its own LIMIT
+        totals = {**(stats[0] if stats else {}), **(dates[0] if dates else {})}
+    topics = topic_list()
     view = View("pages/home.html", "Home",
                 {"totals": totals, "topics": topics, "latest": latest},
                 rows=[{"what": k, "value": v} for k, v in totals.items()], columns=["what", "value"],
-                graph=home_graph(totals, topics))
+                graph=home_graph(totals, topics) if wanted_format() == "ttl" else None)  # made only if asked for
     return respond(view)
 
 
@@ -263,7 +369,7 @@ def speakers():
     sort = request.args.get("sort", "name")
     if sort not in SORTS:
         return bad_request(f"sort must be one of: {', '.join(SORTS)}")
-    rows = sorted(select("speaker-list"), key=SORTS[sort])
+    rows = sorted(speaker_list(), key=SORTS[sort])
     view = View("pages/speakers.html", "Speakers", {"speakers": rows, "sort": sort}, rows=rows)
     return respond(view)
 

@@ -7,8 +7,12 @@ resource's description (queries/describe.rq).  The speaker page filters by
 ``topic``, ``from`` and ``to``, the topic page by ``from`` and ``to``; both
 page with ``page`` (the topic page's size with ``size``, clamped), cut in
 the SPARQL, and their data formats give every claim of the filtered view.
-Every count (a chart, a topic's speakers) is a GROUP BY in the store: no
-page loads all the claims of a speaker or a topic to count or filter them.
+Every count (a chart, a topic's speakers) is read from the side index's
+counts, or else is a GROUP BY in the store: no page loads all the claims of
+a speaker or a topic to count or filter them.  With a complete side index
+(kb.web.pages.browse_index) the claims of the page are found and ordered
+there and only their details come from the store; the data formats give
+the named queries' rows.
 The RDF of the topic scheme carries each topic's kb:claimCount (the
 topics page's Turtle).  Texts from documents are only ever
 escaped by Jinja; a claim's words are cut out of its document's text by
@@ -22,10 +26,12 @@ from flask import request
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, SKOS
 
+from .. import fts
 from . import charts
 from .linked_data import local_url
-from .pages import (KB, PAGE_SIZE, MAX_PAGE, SCHEMA, BadRequest, View, bad_request, clamp, key_of,
-                    respond, select)
+from .pages import (KB, PAGE_SIZE, MAX_PAGE, SCHEMA, SPEAKER_CLAIM_COLUMNS, TOPIC_CLAIM_COLUMNS, BadRequest,
+                    View, bad_request, bound, browse_index, claim_rows, clamp, key_of, respond, select,
+                    topic_list)
 
 FILTERS = ("topic", "from", "to")
 CONTEXT = 400  # characters of the document shown either side of a claim
@@ -41,6 +47,11 @@ def wants_data(kind: str) -> bool:
     if fmt in ("json", "csv"):
         return True
     return fmt == "ttl" and kind in ("speaker", "topic") and any(request.args.get(f) for f in FILTERS)
+
+
+def has_page(segments: list[str]) -> bool:
+    """Whether ``answer`` renders the HTML of this resource (else the generic Linked Data page does)."""
+    return len(segments) <= 2 and segments[0] in PAGES
 
 
 def answer(segments: list[str], iri: URIRef, graph: Graph):
@@ -104,11 +115,29 @@ def speaker_page(iri: URIRef, graph: Graph) -> View:
     if request.args.get("format"):
         rows = select(query, values)
         return View("", key_of(str(iri)), rows=rows, columns=["claim", "date", "quote", "kind", "topics", "document", "speaker"])
-    claims = select(query, values, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    months = select("speaker-timeline", {"speaker": str(iri)})
-    chart = charts.timeline((m["month"], m["topicLabel"] or (labels.get(m["topic"]) if m["topic"] else NO_TOPIC),
-                             m["claims"]) for m in months)
-    topics = sorted({m["topic"] for m in months if m["topic"]}, key=lambda t: labels.get(t, t).lower())
+    index = browse_index()
+    if index is not None:
+        given = bound(query, values)
+        found = index.speaker_claims(given["speaker"], given.get("topic"), given.get("from"), given.get("to"),
+                                     limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        claims = claim_rows(found, SPEAKER_CLAIM_COLUMNS, speaker=given["speaker"])
+        # the chart's own series summed in SQL, the others as one (topic_chart's OTHERS)
+        counted = index.speaker_topics(str(iri))
+        label = lambda t: labels.get(t) if t else NO_TOPIC  # noqa: E731 - as the query's rows are labelled
+        totals: dict = {}
+        for topic, n in counted:
+            totals[label(topic)] = totals.get(label(topic), 0) + n
+        kept = chart_series(totals)
+        chart = charts.timeline((month, OTHERS if topic == fts.SUMMED else label(topic), n) for month, topic, n
+                                in index.speaker_months(str(iri), keep=[t for t, _ in counted if label(t) in kept]))
+        topics = {t for t, _ in counted if t}
+    else:
+        claims = select(query, values, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        months = select("speaker-timeline", {"speaker": str(iri)})
+        chart = topic_chart([(m["month"], m["topicLabel"] or (labels.get(m["topic"]) if m["topic"] else NO_TOPIC),
+                              int(m["claims"])) for m in months])
+        topics = {m["topic"] for m in months if m["topic"]}
+    topics = sorted(topics, key=lambda t: labels.get(t, t).lower())
     name = _text(graph, iri, SCHEMA.name) or key_of(str(iri))
     same_as = _texts(graph, iri, OWL.sameAs)
     info = {
@@ -139,10 +168,26 @@ def topic_page(iri: URIRef, graph: Graph) -> View:
         return View("", label, rows=select("topic-claims", values))
     page = clamp(request.args.get("page"), 1, MAX_PAGE, 1)
     size = clamp(request.args.get("size"), 1, MAX_PAGE_SIZE, PAGE_SIZE)
-    claims = select("topic-claims", values, limit=size + 1, offset=(page - 1) * size)
-    speakers = [{"speaker": s["speaker"], "name": s["speakerName"] or key_of(s["speaker"]),
-                 "claims": int(s["claims"] or 0)} for s in select("topic-speakers", values)]
-    chart = speaker_chart(select("topic-timeline", values), speakers)
+    index = browse_index()
+    if index is not None:
+        given = bound("topic-claims", values)
+        since, until = given.get("from"), given.get("to")
+        found = index.topic_claims(given["topic"], since, until, limit=size + 1, offset=(page - 1) * size)
+        claims = claim_rows(found, TOPIC_CLAIM_COLUMNS, topic=given["topic"])
+        # as topic-speakers.rq orders them: most claims first, then by name
+        counted = sorted(index.topic_speakers(given["topic"], since, until),
+                         key=lambda s: (-s[2], (s[1] or "").lower(), s[0]))
+        speakers = [{"speaker": s, "name": label or key_of(s), "claims": n} for s, label, n in counted]
+        # the chart's own series summed in SQL: the others as one (speaker_chart's OTHERS)
+        kept = [s["speaker"] for s in speakers[:CHART_SERIES]]
+        months = [{"month": month, "speaker": s, "claims": str(n)}
+                  for month, s, n in index.topic_months(given["topic"], since, until, keep=kept)]
+    else:
+        claims = select("topic-claims", values, limit=size + 1, offset=(page - 1) * size)
+        speakers = [{"speaker": s["speaker"], "name": s["speakerName"] or key_of(s["speaker"]),
+                     "claims": int(s["claims"] or 0)} for s in select("topic-speakers", values)]
+        months = select("topic-timeline", values)
+    chart = speaker_chart(months, speakers)
     columns: dict[str, dict] = {}  # this page's claims by speaker, the most quoted speaker first
     rank = {s["speaker"]: n for n, s in enumerate(speakers)}
     for c in claims[:size]:
@@ -169,12 +214,31 @@ def speaker_chart(months: list[dict], speakers: list[dict], keep: int = CHART_SE
     return charts.timeline((m["month"], names.get(m["speaker"], OTHERS), m["claims"]) for m in months)
 
 
+def topic_chart(months: list[tuple[str, str, int]], keep: int = CHART_SERIES) -> charts.Timeline:
+    """A speaker's claims per month by topic: the ``keep`` topics with most claims as their own series,
+    the rest summed as OTHERS (a busy speaker speaks on hundreds of topics: a series each would make
+    a legend and a table of thousands of cells)."""
+    totals: dict[str, int] = {}
+    for _, label, n in months:
+        totals[label] = totals.get(label, 0) + n
+    kept = chart_series(totals, keep)
+    return charts.timeline((month, label if label in kept else OTHERS, n) for month, label, n in months)
+
+
+def chart_series(totals: dict[str, int], keep: int = CHART_SERIES) -> set[str]:
+    """The series a chart draws as their own, from their totals: the ``keep`` largest (then by label)."""
+    kept = set(sorted(totals, key=lambda label: (-totals[label], label))[:keep])
+    if len(totals) == keep + 1:
+        kept = set(totals)  # one series summed as 'others' would only rename it
+    return kept
+
+
 def add_list_data(segments: list[str], graph: Graph) -> None:
     """The RDF of the topic scheme (/topics in every RDF format) also carries the data of the topics
     page: each topic's English label and definition, and its kb:claimCount (a GROUP BY)."""
     if segments != ["topics"]:
         return
-    for row in select("topic-list"):
+    for row in topic_list():
         topic = URIRef(row["topic"])
         if row["label"]:
             graph.add((topic, SKOS.prefLabel, Literal(row["label"], lang="en")))
@@ -184,7 +248,7 @@ def add_list_data(segments: list[str], graph: Graph) -> None:
 
 
 def topics_page(iri: URIRef, graph: Graph) -> View:
-    rows = select("topic-list")
+    rows = topic_list()
     title = _text(graph, iri, SKOS.prefLabel) or "Topics"
     return View("pages/topics.html", "Topics", {"topics": rows, "scheme": {"iri": str(iri), "label": title},
                                                "ttl_url": f"{local_url(str(iri))}.ttl"}, rows=rows)

@@ -156,15 +156,23 @@ def serve(store_dir, host, port, query_timeout, max_rows, max_query_length, max_
 
 @main.command()
 @store_option
-def validate(store_dir) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=pipeline.DEFAULT_JOBS, show_default=True,
+              help="Worker processes that read and validate the document graphs.")
+@click.option("--progress/--no-progress", default=True, help="A progress bar on a terminal.")
+@click.option("--timing", is_flag=True, help="Say on stderr how long it took, per 100,000 claims.")
+def validate(store_dir, jobs, progress, timing) -> None:
     """Check every document graph in the store against the SHACL shapes."""
     with _reader(store_dir) as store:
-        problems = pipeline.validate_store(store)
-        documents = len(store.documents())
-    for problem in problems:
+        verdict = pipeline.check_store(store, jobs=jobs, progress=progress)
+    for problem in verdict.problems:
         click.echo(problem)
-    click.echo(f"{documents} document graph(s), {len(problems)} violation(s)")
-    if problems:
+    click.echo(f"{verdict.documents} document graph(s), {len(verdict.problems)} violation(s)")
+    if timing:
+        per, cpu = verdict.per_100k_claims(), verdict.per_100k_claims(verdict.cpu_seconds)
+        rate = f", {per:.1f} s per 100,000 claims ({cpu:.1f} s of CPU)" if per is not None else ""
+        click.echo(f"validated {verdict.claims} claim(s) in {verdict.documents} graph(s), "
+                   f"{verdict.triples} triples, in {verdict.seconds:.1f} s{rate}", err=True)
+    if verdict.problems:
         sys.exit(1)
 
 

@@ -6,7 +6,7 @@ one transaction; a file that fails is reported (file and reason, one line)
 and the rest of the batch goes on.  ``load`` puts RDF that already exists
 into the store as it is, each graph validated like a document's.
 ``validate_store`` checks what the store holds, a chunk of document graphs
-at a time.
+at a time, with ``jobs`` worker processes that each open the store read-only.
 
 Ingest works on chunks of files: ``prepare_chunk`` reads, extracts and
 builds each file's graph, then validates the chunk's graphs in one pySHACL
@@ -18,6 +18,7 @@ starting the workers.
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -62,28 +63,38 @@ class IngestReport:
 
 @dataclass
 class Prepared:
-    """One file, ready to be written (``graph``) or failed (``failure``, one line).
+    """One file, ready to be written (``text``, ``graph``) or failed (``failure``, one line).
 
-    The graph travels from a worker pickled whole: unpickling rdflib's memory
-    store is faster than adding its triples one by one again.
+    For the embedded store a worker sends the graph as text (Turtle lines,
+    what the store loads) and, as an rdflib graph, only the triples the
+    search index reads (kb.fts.INDEXED_PREDICATES, as ``kb reindex`` reads
+    them from the store): unpickling an rdflib graph costs about as much as
+    building it, some 20 microseconds a triple, in the process that writes.
+    For another store the whole graph travels (``text`` is None).
     """
 
     path: str
     name: str | None = None
     iri: str | None = None
     graph: Graph | None = None
+    text: str | None = None  # the whole graph as kb.store.triples_text writes it, for the store
     claims: int = 0
     posts: int = 0
     failure: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def prepare_chunk(paths: list[str]) -> list[Prepared]:
-    """Read, extract and build each file's graph, then validate them all in one pySHACL call."""
+def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]:
+    """Read, extract and build each file's graph, then validate them all in one pySHACL call.
+
+    With ``whole_graphs`` False, each graph comes as text plus the triples
+    the search index reads (for the embedded store), else as the graph itself.
+    """
     from .extract import extract_claims
     from .lexicon import load_lexicon
     from .readers import read_document
     from .rdf import document_graph, document_iri
+    from .store import triples_text
     from .validate import validate_graphs
 
     lexicon = load_lexicon()
@@ -99,6 +110,7 @@ def prepare_chunk(paths: list[str]) -> list[Prepared]:
             claims = extract_claims(doc, lexicon)
             t2 = time.process_time()
             graph = document_graph(doc, claims)
+            text = triples_text(graph)  # for the checks across documents, then for the store
             t3 = time.process_time()
         except KbError as exc:
             item.failure = one_line(exc)
@@ -109,26 +121,45 @@ def prepare_chunk(paths: list[str]) -> list[Prepared]:
         item.name, item.iri = doc.name, str(document_iri(doc.name))
         item.claims, item.posts = len(claims), len(doc.posts)
         item.seconds = {"read": t1 - t0, "extract": t2 - t1, "build": t3 - t2}
-        graphs.append((item, graph))
+        graphs.append((item, graph, text))
     if graphs:
         t0 = time.process_time()
         try:
-            verdicts = validate_graphs([g for _, g in graphs])
+            verdicts = validate_graphs([g for _, g, _ in graphs], texts=[t for _, _, t in graphs])
         except Exception as exc:  # the shapes could not run: every file of the chunk fails alike
             reason = exc if isinstance(exc, KbError) else f"{type(exc).__name__}: {exc}"
             verdicts = None
-            for item, _ in graphs:
+            for item, _, _ in graphs:
                 item.failure = one_line(f"{item.path}: validation failed: {reason}")
         share = (time.process_time() - t0) / len(graphs)
-        for n, (item, graph) in enumerate(graphs):
+        for n, (item, graph, text) in enumerate(graphs):
             item.seconds["validate"] = share
             if verdicts is None:
                 continue
             if verdicts[n]:
                 item.failure = one_line(ValidationError(item.path, verdicts[n]))
-            else:
+            elif whole_graphs:
                 item.graph = graph
+            else:
+                t0 = time.process_time()
+                item.graph, item.text = indexed_triples(graph), text
+                item.seconds["store"] = time.process_time() - t0
     return out
+
+
+def indexed_triples(graph: Graph):
+    """The triples of ``graph`` that the search index reads, in the index's own light container (kb.fts.Triples)."""
+    from . import fts
+
+    out = fts.Triples()
+    for predicate in dict.fromkeys(fts.INDEXED_PREDICATES):
+        for triple in graph.triples((None, predicate, None)):
+            out.add(triple)
+    return out
+
+
+def _prepare_for_embedded(paths: list[str]) -> list[Prepared]:
+    return prepare_chunk(paths, whole_graphs=False)
 
 
 def chunks(files: list[Path], max_bytes: int = CHUNK_BYTES, max_files: int = CHUNK_FILES) -> list[list[str]]:
@@ -163,39 +194,14 @@ def _worker_init(environment: dict[str, str]) -> None:
     shapes_graph()
 
 
-def _prepared_in_order(batches: list[list[str]], jobs: int) -> Iterable[list[Prepared]]:
+def _prepared_in_order(batches: list[list[str]], jobs: int, whole_graphs: bool) -> Iterable[list[Prepared]]:
     """The prepared chunks in input order: here, or from ``jobs`` worker processes."""
+    prepare = prepare_chunk if whole_graphs else _prepare_for_embedded
     if jobs <= 1:
         for batch in batches:
-            yield prepare_chunk(batch)
+            yield prepare(batch)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    from . import config
-
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    environment = {"KB_ONTOLOGY": str(config.ontology_dir()), "KB_BASE": config.base_iri()}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                             initializer=_worker_init, initargs=(environment,)) as pool:
-        pending: deque = deque()
-        todo = iter(batches)
-        try:
-            while True:
-                while len(pending) < 2 * jobs:  # a few chunks ahead, not the whole batch in memory
-                    batch = next(todo, None)
-                    if batch is None:
-                        break
-                    pending.append(pool.submit(prepare_chunk, batch))
-                if not pending:
-                    return
-                yield pending.popleft().result()
-        except BrokenProcessPool as exc:
-            raise KbError(f"an ingest worker process died: {one_line(exc)}") from None
-        finally:
-            for future in pending:
-                future.cancel()
+    yield from _in_pool("an ingest worker process", batches, jobs, prepare)
 
 
 def ingest(paths: Iterable, store: EmbeddedStore, progress: bool = True, jobs: int = DEFAULT_JOBS) -> IngestReport:
@@ -216,9 +222,10 @@ def ingest(paths: Iterable, store: EmbeddedStore, progress: bool = True, jobs: i
     if len(files) < POOL_MIN_FILES:
         jobs = 1
     batches = chunks(files)
+    embedded = isinstance(store, EmbeddedStore)
     show = progress and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
     with tqdm(total=len(files), disable=not show, file=sys.stderr, unit="file", leave=False) as bar:
-        for prepared in _prepared_in_order(batches, jobs):
+        for prepared in _prepared_in_order(batches, jobs, whole_graphs=not embedded):
             for item in prepared:
                 for stage, seconds in item.seconds.items():
                     report.seconds[stage] += seconds
@@ -227,7 +234,10 @@ def ingest(paths: Iterable, store: EmbeddedStore, progress: bool = True, jobs: i
                     continue
                 t0 = time.process_time()
                 # a StoreError stops the batch: the store, not the file, is at fault
-                store.replace_document(URIRef(item.iri), item.graph)
+                if embedded:
+                    store.replace_document(URIRef(item.iri), item.graph, text=item.text)
+                else:
+                    store.replace_document(URIRef(item.iri), item.graph)
                 report.seconds["store"] += time.process_time() - t0
                 report.documents.append(item.name)
                 report.claims += item.claims
@@ -286,30 +296,153 @@ def load(path, store: EmbeddedStore, graph_iri: str | None = None) -> dict[str, 
     return {name: len(graph) for name, graph in graphs.items()}
 
 
-def validate_store(store: EmbeddedStore, chunk_triples: int = 200_000) -> list[str]:
-    """SHACL violations of every document graph in the store, each prefixed by its graph IRI.
+VALIDATE_BATCH = 8  # document graphs a worker of validate_store reads and checks per task
+# triples per pySHACL call in validate_store: a call costs more per claim on a larger graph
+# (on generated documents of about 12,000 triples, 10-15 % more CPU per claim in calls of
+# 200,000 triples than in calls of one document)
+CHECK_TRIPLES = 40_000
 
-    Document graphs are validated a chunk at a time (up to about
-    ``chunk_triples`` triples per pySHACL call).
-    """
+
+@dataclass
+class StoreVerdict:
+    """What ``validate_store`` found: violations (each prefixed by its graph IRI) and how much it read."""
+
+    problems: list[str] = field(default_factory=list)
+    documents: int = 0
+    claims: int = 0
+    triples: int = 0
+    seconds: float = 0.0  # wall clock
+    cpu_seconds: float = 0.0  # summed over the processes that read and validated
+
+    def per_100k_claims(self, seconds: float | None = None) -> float | None:
+        """Seconds (by default the wall clock) per 100,000 claims."""
+        seconds = self.seconds if seconds is None else seconds
+        return seconds * 100_000 / self.claims if self.claims else None
+
+
+def validate_documents(store, iris: list[str], chunk_triples: int = CHECK_TRIPLES) -> StoreVerdict:
+    """Read these document graphs from ``store`` and validate them, up to about ``chunk_triples`` per pySHACL call."""
+    from rdflib.namespace import RDF
+
+    from .rdf import SCHEMA
     from .validate import validate_graphs
 
-    problems: list[str] = []
+    verdict = StoreVerdict()
+    started = time.process_time()
     chunk: list = []
     size = 0
+    embedded = isinstance(store, EmbeddedStore)
 
     def flush() -> None:
-        for (iri, _), violations in zip(chunk, validate_graphs([g for _, g in chunk])):
-            problems.extend(f"{iri}: {one_line(v)}" for v in violations)
+        texts = [t for _, _, t in chunk] if embedded else None
+        for (iri, _, _), violations in zip(chunk, validate_graphs([g for _, g, _ in chunk], texts=texts)):
+            verdict.problems.extend(f"{iri}: {one_line(v)}" for v in violations)
         chunk.clear()
 
-    for iri in store.documents():
+    for iri in iris:
         graph = store.graph(iri)
-        chunk.append((iri, graph))
+        text = None
+        if embedded:  # the graph as N-Triples, written by Oxigraph, for the checks it runs
+            buffer = io.BytesIO()
+            store.dump(buffer, "nt", graph=iri)
+            text = buffer.getvalue().decode("utf-8")
+        chunk.append((iri, graph, text))
         size += len(graph)
+        verdict.documents += 1
+        verdict.triples += len(graph)
+        verdict.claims += len(set(graph.subjects(RDF.type, SCHEMA.Claim)))
         if size >= chunk_triples:
             flush()
             size = 0
     if chunk:
         flush()
-    return problems
+    verdict.cpu_seconds = time.process_time() - started
+    return verdict
+
+
+_WORKER_STORES: dict = {}  # a validate worker's read-only store, opened once
+
+
+def _validate_task(spec: str, iris: list[str]) -> StoreVerdict:
+    """In a worker: open the store read-only (once) and validate these document graphs."""
+    from .store import open_store
+
+    store = _WORKER_STORES.get(spec)
+    if store is None:
+        _WORKER_STORES.clear()
+        store = _WORKER_STORES[spec] = open_store(spec, read_only=True)
+    return validate_documents(store, iris)
+
+
+def validate_store(store: EmbeddedStore, chunk_triples: int = CHECK_TRIPLES, jobs: int = 1,
+                   progress: bool = False) -> list[str]:
+    """SHACL violations of every document graph in the store, each prefixed by its graph IRI."""
+    return check_store(store, chunk_triples, jobs, progress).problems
+
+
+def check_store(store: EmbeddedStore, chunk_triples: int = CHECK_TRIPLES, jobs: int = 1,
+                progress: bool = False) -> StoreVerdict:
+    """Validate every document graph in the store, with ``jobs`` worker processes.
+
+    Document graphs are validated a chunk at a time (up to about
+    ``chunk_triples`` triples per pySHACL call), so memory stays that of a
+    chunk whatever the size of the store.  With ``jobs`` > 1 each worker
+    opens the store read-only itself (``store.path``: a directory or a
+    SPARQL server's URL) and checks batches of ``VALIDATE_BATCH`` graphs;
+    the violations come back in the order of the graphs.
+    """
+    started = time.perf_counter()
+    iris = store.documents()
+    batches = [iris[i:i + VALIDATE_BATCH] for i in range(0, len(iris), VALIDATE_BATCH)]
+    total = StoreVerdict()
+    show = progress and sys.stderr.isatty()
+    with tqdm(total=len(iris), disable=not show, file=sys.stderr, unit="graph", leave=False) as bar:
+        for verdict in _verdicts_in_order(store, batches, max(1, int(jobs)), chunk_triples):
+            total.problems.extend(verdict.problems)
+            total.documents += verdict.documents
+            total.claims += verdict.claims
+            total.triples += verdict.triples
+            total.cpu_seconds += verdict.cpu_seconds
+            bar.update(verdict.documents)
+            bar.set_postfix_str(f"{total.claims} claims")
+    total.seconds = time.perf_counter() - started
+    return total
+
+
+def _verdicts_in_order(store, batches: list[list[str]], jobs: int, chunk_triples: int) -> Iterable[StoreVerdict]:
+    if jobs <= 1 or len(batches) < 2:
+        for batch in batches:
+            yield validate_documents(store, batch, chunk_triples)
+        return
+    yield from _in_pool("a validation worker process", batches, jobs, _validate_task, str(store.path))
+
+
+def _in_pool(who: str, batches: list, jobs: int, task, *args) -> Iterable:
+    """``task(*args, batch)`` for each batch in ``jobs`` worker processes, the answers in the order of the batches."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from . import config
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    environment = {"KB_ONTOLOGY": str(config.ontology_dir()), "KB_BASE": config.base_iri()}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                             initializer=_worker_init, initargs=(environment,)) as pool:
+        pending: deque = deque()
+        todo = iter(batches)
+        try:
+            while True:
+                while len(pending) < 2 * jobs:  # a few batches ahead, not the whole work in memory
+                    batch = next(todo, None)
+                    if batch is None:
+                        break
+                    pending.append(pool.submit(task, *args, batch))
+                if not pending:
+                    return
+                yield pending.popleft().result()
+        except BrokenProcessPool as exc:
+            raise KbError(f"{who} died: {one_line(exc)}") from None
+        finally:
+            for future in pending:
+                future.cancel()

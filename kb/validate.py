@@ -8,6 +8,13 @@ name, a topic's scheme and labels) plus the ontology's RDFS and OWL axioms
 (what pySHACL's ``ont_graph`` would copy in, worked out once per ontology
 instead of once per call).
 
+The SPARQL constraints of a shape whose only focus node is itself (the
+checks across documents of shapes.ttl, ``kbsh:AcrossDocuments``) are run by
+Oxigraph on an in-memory copy of the same data, with ``$this`` bound to the
+shape, as SHACL-SPARQL prescribes; pySHACL gets the other shapes.  The
+answer is the same (tests/test_shapes.py runs both ways); the time is not:
+rdflib's SPARQL engine took about a third of pySHACL's time on them.
+
 ``validate_graphs`` validates many document graphs in one pySHACL call and
 gives each graph its own violations, found by focus node: a result belongs
 to the graphs that describe its focus node (or, for a node only the ontology
@@ -21,6 +28,7 @@ ingest, not inside web requests.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -34,6 +42,76 @@ from .errors import KbError
 _SHAPES: dict[tuple, Graph] = {}
 # the focus node of the checks across documents in shapes.ttl
 ACROSS_DOCUMENTS = URIRef("https://w3id.org/kb/shapes#AcrossDocuments")
+
+
+@dataclass(frozen=True)
+class SparqlCheck:
+    """A SHACL-SPARQL constraint ``SELECT $this ?value …`` of a shape whose focus node is the shape itself."""
+
+    shape: URIRef
+    message: str
+    select: str  # with the PREFIX lines of its sh:prefixes
+
+
+_SPLIT: dict[int, tuple[Graph, Graph, tuple[SparqlCheck, ...]]] = {}
+
+
+def split_shapes(shapes: Graph) -> tuple[Graph, tuple[SparqlCheck, ...]]:
+    """(the shapes for pySHACL, the SPARQL checks of self-targeted shapes taken out of them), once per shapes graph."""
+    cached = _SPLIT.get(id(shapes))
+    if cached is not None and cached[0] is shapes:
+        return cached[1], cached[2]
+    checks: list[SparqlCheck] = []
+    rest = Graph()
+    for prefix, namespace in shapes.namespaces():
+        rest.bind(prefix, namespace, override=True)
+    taken: set = set()
+    for shape in set(shapes.subjects(SH.targetNode, None)):
+        if set(shapes.objects(shape, SH.targetNode)) != {shape}:
+            continue
+        for constraint in shapes.objects(shape, SH.sparql):
+            if shapes.value(constraint, SH.deactivated) == Literal(True):
+                continue
+            select = shapes.value(constraint, SH.select)
+            message = shapes.value(constraint, SH.message)
+            if select is None or message is None:
+                continue  # left to pySHACL, which says what is wrong with it
+            lines = [f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>"
+                     for declaring in shapes.objects(constraint, SH.prefixes)
+                     for d in shapes.objects(declaring, SH.declare)]
+            checks.append(SparqlCheck(shape, str(message), "\n".join([*lines, str(select)])))
+            taken.add((shape, SH.sparql, constraint))
+    for triple in shapes:
+        if triple not in taken:
+            rest.add(triple)
+    _SPLIT.clear()
+    _SPLIT[id(shapes)] = (shapes, rest, tuple(checks))
+    return rest, tuple(checks)
+
+
+def run_sparql_checks(texts: Sequence[str], checks: Sequence[SparqlCheck]) -> list[tuple[SparqlCheck, URIRef]]:
+    """(check, the node at fault: its ?value) for every answer of the checks, run by Oxigraph
+    over the data: ``texts``, each the triples of some of it as kb.store.triples_text writes them."""
+    import pyoxigraph as ox
+
+    if not checks:
+        return []
+    store = ox.Store()
+    for text in texts:
+        store.load(text, format=ox.RdfFormat.TURTLE)
+    out = []
+    for check in checks:
+        try:
+            answers = store.query(check.select, substitutions={ox.Variable("this"): ox.NamedNode(str(check.shape))})
+        except SyntaxError as exc:
+            raise KbError(f"{rdf.SHAPES_FILE}: a SPARQL check of {check.shape} is not valid: {exc}") from None
+        for answer in answers:
+            value = answer["value"]
+            if isinstance(value, ox.NamedNode):
+                out.append((check, URIRef(value.value)))
+            elif value is not None:
+                raise KbError(f"{rdf.SHAPES_FILE}: a SPARQL check of {check.shape} gave a value that is no IRI")
+    return out
 
 
 def shapes_graph() -> Graph:
@@ -70,18 +148,22 @@ def with_references(graph: Graph, ontology: Graph) -> Graph:
 
 def _data(graphs: Sequence[Graph], ontology: Graph, axioms: Graph | None = None) -> Graph:
     data = rdf.new_graph()
-    mentioned: set = set()
+    add = data.store.add  # the terms are checked already: past Graph.add's checks
     for graph in graphs:
         for triple in graph:
-            data.add(triple)
-        mentioned.update(o for o in graph.objects() if isinstance(o, URIRef))
-    for iri in mentioned:
-        for triple in ontology.triples((iri, None, None)):
-            data.add(triple)
-    if axioms is not None:
-        for triple in axioms:
-            data.add(triple)
+            add(triple, data)
+    for triple in _references(graphs, ontology, axioms):
+        add(triple, data)
     return data
+
+
+def _references(graphs: Sequence[Graph], ontology: Graph, axioms: Graph | None = None) -> list:
+    """The ontology's triples about every IRI the graphs mention, then the axioms."""
+    mentioned: set = set()
+    for graph in graphs:
+        mentioned.update(o for o in graph.objects() if isinstance(o, URIRef))
+    out = [t for iri in mentioned for t in ontology.triples((iri, None, None))]
+    return out + list(axioms or ())
 
 
 def validate_graph(graph: Graph) -> list[str]:
@@ -89,15 +171,20 @@ def validate_graph(graph: Graph) -> list[str]:
     return validate_graphs([graph])[0]
 
 
-def validate_graphs(graphs: Sequence[Graph]) -> list[list[str]]:
-    """The violations of each graph (in plain words; [] when it conforms), in as few pySHACL calls as can be."""
+def validate_graphs(graphs: Sequence[Graph], texts: Sequence[str] | None = None) -> list[list[str]]:
+    """The violations of each graph (in plain words; [] when it conforms), in as few pySHACL calls as can be.
+
+    ``texts``, when given, are the graphs as kb.store.triples_text writes them (else written here).
+    """
     together, alone = _independent(graphs)
     out: list[list[str]] = [[] for _ in graphs]
+    text = (lambda i: texts[i]) if texts is not None else None
     if together:
-        for i, problems in zip(together, _validate([graphs[i] for i in together])):
+        for i, problems in zip(together, _validate([graphs[i] for i in together],
+                                                   [text(i) for i in together] if text else None)):
             out[i] = problems
     for i in alone:
-        out[i] = _validate([graphs[i]])[0]
+        out[i] = _validate([graphs[i]], [text(i)] if text else None)[0]
     return out
 
 
@@ -128,12 +215,25 @@ def _independent(graphs: Sequence[Graph]) -> tuple[list[int], list[int]]:
     return [i for i in range(len(graphs)) if i not in alone], sorted(alone)
 
 
-def _validate(graphs: Sequence[Graph]) -> list[list[str]]:
+def _validate(graphs: Sequence[Graph], texts: Sequence[str] | None = None) -> list[list[str]]:
     """One pySHACL call for graphs that do not overlap; the violations of each."""
+    from .store import triples_text
+
     ontology = rdf.ontology_graph()
+    shapes, checks = split_shapes(shapes_graph())
+    axioms = ontology_axioms(ontology)
+    data = _data(graphs, ontology, axioms)
+    out: list[set[str]] = [set() for _ in graphs]
+    if checks:
+        texts = [*(texts if texts is not None else map(triples_text, graphs)),
+                 triples_text(_references(graphs, ontology, axioms))]
+    for check, value in run_sparql_checks(texts or [], checks):
+        for i in _owners(value, graphs):
+            document = graphs[i].value(value, PROV.wasDerivedFrom) or value
+            out[i].add(_across(document, value, check.message, data))
     conforms, report, _ = validate(
-        data_graph=_data(graphs, ontology, ontology_axioms(ontology)),
-        shacl_graph=shapes_graph(),
+        data_graph=data,
+        shacl_graph=shapes,
         inference="none",
         advanced=False,  # the shapes use SHACL Core and SHACL-SPARQL only
         meta_shacl=False,
@@ -141,9 +241,8 @@ def _validate(graphs: Sequence[Graph]) -> list[list[str]]:
     )
     if not isinstance(report, Graph):  # pySHACL could not run the shapes (a ValidationFailure)
         raise KbError(f"{rdf.SHAPES_FILE}: {report}")
-    out: list[set[str]] = [set() for _ in graphs]
     if conforms:
-        return [[] for _ in graphs]
+        return [sorted(problems) for problems in out]
     # Only the report's own results: those of nested shapes (sh:or) are sh:detail of them.
     results = [r for v in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(v, SH.result)
                if (r, SH.resultSeverity, SH.Violation) in report]
@@ -154,7 +253,7 @@ def _validate(graphs: Sequence[Graph]) -> list[list[str]]:
             value = report.value(result, SH.value)
             for i in _owners(value, graphs):
                 document = graphs[i].value(value, PROV.wasDerivedFrom) or value
-                out[i].add(_describe_across(report, result, document, value))
+                out[i].add(_across(document, value, report.value(result, SH.resultMessage), report))
             continue
         line = describe(report, result)
         for i in _owners(focus, graphs):
@@ -162,12 +261,12 @@ def _validate(graphs: Sequence[Graph]) -> list[list[str]]:
     return [sorted(problems) for problems in out]
 
 
-def _describe_across(report: Graph, result, document, value) -> str:
+def _across(document, value, message, names: Graph) -> str:
     """'document/x.txt: claim/1a2b…: <message>', or 'document/x.txt: <message>' for the document itself."""
-    where = _short(document, report)
+    where = _short(document, names)
     if value != document:
-        where += ": " + _short(value, report)
-    return f"{where}: {report.value(result, SH.resultMessage)}"
+        where += ": " + _short(value, names)
+    return f"{where}: {message}"
 
 
 def _owners(focus, graphs: Sequence[Graph]) -> list[int]:

@@ -304,3 +304,42 @@ def test_she_refers_back_to_the_last_woman_who_spoke(tmp_path):
                           "She added that more than 100 ambassadors were invited.")
     got = [c.speaker.name for c in claims_of(tmp_path, text)]
     assert got == ["Maria Zakharova", "Dmitry Peskov", "Maria Zakharova"]
+
+
+# ---------------------------------------------------------------- where topic patterns can start
+
+@pytest.mark.parametrize("pattern, starts", [
+    (r"\bAccord-017\b", ["Accord-017"]),
+    (r"(?-i:New START)", ["New START"]),
+    (r"\b(UN|United Nations)\b[^.;]{0,40}\breform", ["UN", "United Nation"]),  # re takes out the common "U"
+    (r"Istanbul\W+(direct\W+)?talks", ["Istanbul"]),
+    (r"\bUN-?80 initiative", ["UN"]),
+    (r"[A-Z]{2,} summit", []),  # no literal start: searched whole
+    (r"(?i:x)yz", []),  # a group that changes flags: searched whole
+    (r"(a|[bc])d", []),  # an alternative with no literal start
+])
+def test_the_literal_starts_of_topic_patterns(pattern, starts):
+    from kb.extract.topics import _literal_starts
+
+    assert _literal_starts(pattern) == starts
+
+
+def test_the_guard_finds_every_place_where_a_topic_pattern_matches():
+    """explicit_topics looks only where the guard matches: it must match wherever some pattern does,
+    whatever the case or the odd letters re folds (the long s, the Kelvin sign)."""
+    import re
+
+    from kb.extract.topics import _guard, _Starts
+
+    parts = [r"\bAccord-017\b", r"(?-i:New START)", r"\b(UN|United Nations)\b[^.;]{0,40}\breform",
+             r"sanctions?", r"[A-Z]{2,} summit", r"Договор[а-я]* о СНВ", r"kelvin"]
+    text = ("accord-017 and ACCORD-017; New START, new start; the un plans reform; ſanctions; SANCTION; "
+            "EU summit; договоры о СНВ; \u212aelvin; unrelated words. Accord-0170")
+    guard, starts = _guard(parts), _Starts(parts)
+    singles = [re.compile(p, re.IGNORECASE) for p in parts]
+    for i, pattern in enumerate(singles):
+        for at in range(len(text)):
+            if pattern.match(text, at):
+                assert guard.match(text, at), (parts[i], text[at:at + 20])
+                found = starts.candidates(text, at)
+                assert found is None or i in found, (parts[i], text[at:at + 20])

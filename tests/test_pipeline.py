@@ -18,7 +18,7 @@ from kb import config, pipeline, rdf, validate
 from kb.extract import extract_claims
 from kb.readers import read_document
 from kb.rdf import KB, SCHEMA
-from kb.store import EmbeddedStore
+from kb.store import EmbeddedStore, open_store
 
 SEEDS = sorted(config.seeds_dir().glob("*.txt"))
 
@@ -110,7 +110,7 @@ def test_chunks_keep_the_order_and_group_small_files(tmp_path):
 
 
 def dataset(store_dir) -> dict:
-    with EmbeddedStore.open(store_dir, read_only=True) as store:
+    with open_store(store_dir, read_only=True) as store:
         return {iri: store.graph(iri) for iri in store.documents()}
 
 
@@ -130,7 +130,7 @@ def test_parallel_ingest_gives_the_store_of_the_serial_one(tmp_path, monkeypatch
     assert all(isomorphic(one[iri], two[iri]) for iri in one)
 
 
-def test_a_failing_file_in_a_chunk_does_not_stop_the_others(tmp_path):
+def test_a_failing_file_in_a_chunk_does_not_stop_the_others(tmp_path, store_dir):
     folder = tmp_path / "in"
     folder.mkdir()
     for path in SEEDS[:3]:
@@ -139,10 +139,42 @@ def test_a_failing_file_in_a_chunk_does_not_stop_the_others(tmp_path):
     (folder / "001b_empty.txt").write_bytes(b"")
     files = sorted(folder.iterdir())
     assert len(pipeline.chunks(files)) == 1  # all of them in one pySHACL call
-    with EmbeddedStore.open(tmp_path / "store") as store:
+    with open_store(store_dir) as store:
         report = pipeline.ingest([folder], store, progress=False, jobs=1)
     assert report.documents == [p.name for p in SEEDS[:3]]
     assert len(report.failures) == 2
     assert "001a_binary.txt: binary file" in report.failures[0]
     assert "001b_empty.txt: empty file" in report.failures[1]
-    assert sorted(dataset(tmp_path / "store")) == sorted(str(rdf.document_iri(p.name)) for p in SEEDS[:3])
+    assert sorted(dataset(store_dir)) == sorted(str(rdf.document_iri(p.name)) for p in SEEDS[:3])
+
+
+def test_the_index_an_ingest_writes_is_the_one_reindex_rebuilds(tmp_path, monkeypatch):
+    """Workers send the index only the triples it reads: the rows are those kb reindex makes from the store."""
+    monkeypatch.setattr(pipeline, "POOL_MIN_FILES", 1)
+    with EmbeddedStore.open(tmp_path / "store") as store:
+        report = pipeline.ingest(SEEDS, store, progress=False, jobs=2)
+        assert report.ok
+        written = store.search_index().rows()
+        assert len(written) == report.claims
+        store.reindex()
+        assert store.search_index().rows() == written
+        assert store.index_differences() == []
+
+
+def test_validate_store_in_worker_processes_finds_what_one_process_finds(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "VALIDATE_BATCH", 2)  # three batches for two workers
+    with EmbeddedStore.open(tmp_path / "store") as store:
+        assert pipeline.ingest(SEEDS, store, progress=False, jobs=1).ok
+        doc = store.documents()[0]
+        graph = store.graph(doc)
+        claim = first_claim(graph)
+        graph.set((claim, KB.confidence, Literal("high")))  # a violation, written past the checks
+        store.update(f"DROP GRAPH <{doc}>")
+        store.replace_document(doc, graph)
+    with open_store(tmp_path / "store", read_only=True) as store:
+        one = pipeline.check_store(store, jobs=1)
+        two = pipeline.check_store(store, jobs=2)
+    assert one.problems == two.problems and len(one.problems) == 1
+    assert one.problems[0].startswith(f"{doc}: ") and "kb:confidence" in one.problems[0]
+    assert (one.documents, one.claims, one.triples) == (two.documents, two.claims, two.triples)
+    assert one.documents == len(SEEDS) and one.claims > 0

@@ -247,3 +247,63 @@ def test_the_real_speakers_and_topics_conform(monkeypatch):
     from rdflib.namespace import SKOS
     concepts = set(ontology.subjects(RDF.type, SKOS.Concept))
     assert concepts and all((t, SKOS.inScheme, scheme) in ontology for t in concepts)
+
+
+# ---------------------------------------------------------------- the checks across documents, run by Oxigraph
+
+def _across_by_pyshacl(g: Graph) -> set:
+    """(message, node at fault) of the self-targeted SPARQL checks, as pySHACL itself finds them."""
+    from pyshacl import validate as pyshacl_validate
+    from rdflib.namespace import SH
+
+    ontology = rdf.ontology_graph()
+    data = validate._data([g], ontology, validate.ontology_axioms(ontology))
+    _, report, _ = pyshacl_validate(data_graph=data, shacl_graph=validate.shapes_graph(), inference="none",
+                                    advanced=False, meta_shacl=False, allow_warnings=True)
+    return {(str(report.value(r, SH.resultMessage)), report.value(r, SH.value))
+            for r in report.subjects(SH.focusNode, validate.ACROSS_DOCUMENTS)}
+
+
+def _across_by_oxigraph(g: Graph) -> set:
+    from kb.store import triples_text
+
+    ontology = rdf.ontology_graph()
+    _, checks = validate.split_shapes(validate.shapes_graph())
+    refs = validate._references([g], ontology, validate.ontology_axioms(ontology))
+    return {(c.message, value) for c, value in validate.run_sparql_checks([triples_text(g), triples_text(refs)], checks)}
+
+
+def _topic_of_assignment_not_about(g, c):
+    g.add((c, KB.topicAssignment, URIRef(f"{c}#topic-other")))
+    g.add((URIRef(f"{c}#topic-other"), KB.topic, rdf.topic_iri("other")))
+
+
+ACROSS = {
+    "good": lambda g, c: None,
+    "words not at the offsets": CASES["words not at the offsets"][0],
+    "topic without an assignment": CASES["topic without an assignment"][0],
+    "assignment's topic not among the claim's": _topic_of_assignment_not_about,
+    "document IRI not ending with the file name": CASES["document IRI not ending with the file name"][0],
+    "all of them": lambda g, c: [ACROSS[k](g, c) for k in ACROSS if k not in ("good", "all of them")],
+}
+
+
+@pytest.mark.parametrize("case", list(ACROSS))
+def test_the_checks_across_documents_find_the_same_by_oxigraph_as_by_pyshacl(case):
+    """kb.validate takes the self-targeted SPARQL constraints out of pySHACL's shapes and runs them on
+    Oxigraph: the same messages for the same nodes."""
+    g = good_graph()
+    ACROSS[case](g, claim_of(g))
+    by_pyshacl = _across_by_pyshacl(g)
+    assert _across_by_oxigraph(g) == by_pyshacl
+    assert (case == "good") == (not by_pyshacl)
+    if case == "all of them":
+        assert len({m for m, _ in by_pyshacl}) == 3
+
+
+def test_the_checks_across_documents_are_not_left_to_pyshacl():
+    shapes, checks = validate.split_shapes(validate.shapes_graph())
+    from rdflib.namespace import SH
+
+    assert len(checks) == 4 and not list(shapes.triples((validate.ACROSS_DOCUMENTS, SH.sparql, None)))
+    assert validate.split_shapes(validate.shapes_graph())[0] is shapes  # split once

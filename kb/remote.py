@@ -211,6 +211,23 @@ class RemoteStore:
             statements = (t for iri in graphs for t in self._construct_graph(iri))
         ox.serialize(statements, fileobj, rdf_format, prefixes=prefixes)
 
+    def query_listed(self, sparql: str, variable: str, terms) -> SelectResult:
+        """``query`` with the line ``VALUES ?variable { }  # LIST`` of ``sparql`` holding ``terms``
+        (written by pyoxigraph as N-Triples terms, never pasted as given), as EmbeddedStore.query_listed."""
+        block = " ".join(_term_text(t) for t in terms)
+        text, found = re.subn(rf"^([ \t]*VALUES \?{re.escape(_variable(variable))} \{{) \}}(?=[ \t]*# LIST[ \t]*$)",
+                              lambda m: f"{m.group(1)} {block} }}", sparql, count=1, flags=re.MULTILINE)
+        if not found:
+            raise QueryError(f"the query has no line 'VALUES ?{variable} {{ }}  # LIST'")
+        return self.query(text)
+
+    def search_index(self):
+        """The search of the claims (kb.remote_search.RemoteSearch): answered by the server, which keeps
+        no full-text index beside it, with the same hits, total and facets as kb.fts's index."""
+        from .remote_search import RemoteSearch
+
+        return RemoteSearch(self)
+
     def stats(self) -> dict:
         return {"store": self.base, "documents": len(self.documents())}
 
@@ -327,21 +344,23 @@ def _term_text(value) -> str:
 class Forwarder:
     """What kb.querypool.QueryPool is for the embedded store, for a store on a SPARQL server:
     ``run(request, timeout)`` forwards an endpoint request (already checked: no SERVICE)
-    to the server and returns its answer.  The time-out is the HTTP request's; the server's
-    own limits on rows and time apply too."""
+    to the server and returns its answer, in the format asked for and capped at the
+    request's ``max_rows`` as the embedded store's answers are (the server sends JSON
+    results or N-Triples, read only as far as the cap).  The time-out is the HTTP
+    request's; the server's own limits on rows and time apply too."""
 
     def __init__(self, url: str):
         self.store = RemoteStore(url, read_only=True)
 
     def run(self, request: dict, timeout: float):
-        from .querypool import GRAPH_FORMATS, RESULT_FORMATS, Answer, QueryTimeout
+        from .querypool import GRAPH_FORMATS, RESULT_FORMATS, Answer, QueryTimeout, _solutions, _triples
 
         form = _query_form(request["query"])
         if form in ("CONSTRUCT", "DESCRIBE"):
-            fmt, table = request["graph_format"], GRAPH_FORMATS
+            fmt, table, wire = request["graph_format"], GRAPH_FORMATS, "application/n-triples"
         else:
             fmt = request["result_format"] if form == "SELECT" else request.get("boolean_format")
-            table = RESULT_FORMATS
+            table, wire = RESULT_FORMATS, "application/sparql-results+json"
         if fmt is None:
             return Answer(406, "text/plain; charset=utf-8", request["not_acceptable"].encode())
         media_type = table[fmt][1]
@@ -351,13 +370,22 @@ class Forwarder:
         fields = [("query", text)]
         fields += [("default-graph-uri", g) for g in request.get("default_graph") or ()]
         fields += [("named-graph-uri", g) for g in request.get("named_graphs") or ()]
-        headers = {"Accept": media_type.split(";")[0], **self.store._headers,
+        headers = {"Accept": wire, **self.store._headers,
                    "Content-Type": "application/x-www-form-urlencoded"}
         call = urllib.request.Request(self.store.query_url, headers=headers,
                                       data=urllib.parse.urlencode(fields).encode("ascii"))
+        max_rows = request.get("max_rows", 10_000)
         try:
             with urllib.request.urlopen(call, timeout=timeout) as response:
-                return Answer(200, media_type, response.read())
+                if wire == "application/n-triples":
+                    triples = ox.parse(response, format=ox.RdfFormat.N_TRIPLES)
+                    body, truncated = _triples(triples, fmt, max_rows)
+                    return Answer(200, media_type, body, truncated)
+                result = ox.parse_query_results(response, ox.QueryResultsFormat.JSON)
+                if isinstance(result, ox.QueryBoolean):
+                    return Answer(200, media_type, result.serialize(format=RESULT_FORMATS[fmt][0]))
+                body, truncated = _solutions(result, fmt, max_rows)
+                return Answer(200, media_type, body, truncated)
         except urllib.error.HTTPError as exc:
             detail = one_line(exc.read(2000).decode("utf-8", "replace")) or exc.reason
             status = exc.code if exc.code in (400, 406) else 502
@@ -369,6 +397,8 @@ class Forwarder:
                 raise QueryTimeout() from None
             reason = one_line(getattr(exc, "reason", exc))
             return Answer(502, "text/plain; charset=utf-8", f"cannot reach the SPARQL server: {reason}".encode())
+        except (SyntaxError, ValueError) as exc:  # an answer kb cannot read
+            return Answer(502, "text/plain; charset=utf-8", f"the SPARQL server's answer: {one_line(exc)}".encode())
 
     def close(self) -> None:
         pass

@@ -1,12 +1,25 @@
-"""Fixtures for the store, query and command-line tests.
+"""Fixtures for the store, query and command-line tests, on either backend.
 
-``store`` is a real on-disk store under tmp_path.  ``doc_graph`` builds a
-small document graph by hand, in the shape ontology/kb.ttl describes, so
-that the store and the queries can be tested without the extractor;
-``filled_store`` holds two such documents and the ontology.
+``pytest`` runs the suite on the embedded store (a real on-disk store under
+tmp_path); ``pytest --backend=remote`` (or ``KB_TEST_BACKEND=remote``) runs
+the tests that touch a store on Oxigraph's own SPARQL server instead, started
+on a loopback port (tests/oxigraph_server.py): ``store_dir`` is then the
+server's ``sparql+http://`` URL, emptied before each test, and ``store`` a
+kb.remote.RemoteStore on it.  Module-scoped stores come from ``new_store``
+(a directory, or a server of their own).  In the remote run only the tests
+that use these fixtures or are marked ``backend`` are collected; those marked
+``embedded_only`` are skipped with their reason, and those marked
+``remote_xfail`` (or named in REMOTE_KNOWN_FAILURES) are strict xfails.
+
+``build_document`` builds a small document graph by hand, in the shape
+ontology/kb.ttl describes, so that the store and the queries can be tested
+without the extractor; ``filled_store`` holds two such documents and the
+ontology.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +30,7 @@ from rdflib.namespace import PROV, RDF, XSD
 
 from kb import config
 from kb.lexicon import load_graph
-from kb.store import EmbeddedStore
+from kb.store import EmbeddedStore, open_store
 
 KB = Namespace("https://w3id.org/kb/ns#")
 SCHEMA = Namespace("https://schema.org/")
@@ -105,14 +118,127 @@ def ontology() -> Graph:
     return g
 
 
+# ---------------------------------------------------------------- the backend under test
+
+BACKENDS = ("embedded", "remote")
+BACKEND_ENV = "KB_TEST_BACKEND"
+# The fixtures whose store is the backend under test: a test using one runs in the remote run too.
+BACKEND_FIXTURES = ("store_dir", "store", "filled_store", "filled_store_dir", "new_store", "backend")
+# Known failures on a SPARQL server of parametrized cases that a marker cannot name
+# (generated parameters): test name with its parameters -> why.
+REMOTE_KNOWN_FAILURES: dict[str, str] = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backend", choices=BACKENDS, default=None,
+                     help=f"the store the tests run on: embedded (default) or remote, Oxigraph's "
+                          f"SPARQL server on a loopback port (also ${BACKEND_ENV})")
+
+
+def backend_of(config) -> str:
+    name = config.getoption("--backend") or os.environ.get(BACKEND_ENV) or "embedded"
+    if name not in BACKENDS:
+        raise pytest.UsageError(f"{BACKEND_ENV}={name!r}: one of {', '.join(BACKENDS)}")
+    return name
+
+
+def pytest_report_header(config):
+    return f"kb store backend: {backend_of(config)}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the remote run keep the tests that touch a store through the backend's fixtures (or are
+    marked ``backend``), skip those marked ``embedded_only`` with their reason, and expect those
+    marked ``remote_xfail`` to fail (strictly: one that passes is an error, the mark must go)."""
+    if backend_of(config) != "remote":
+        return
+    kept, deselected = [], []
+    for item in items:
+        embedded_only = item.get_closest_marker("embedded_only")
+        if embedded_only is not None:
+            reason = embedded_only.kwargs.get("reason") or (embedded_only.args or ["embedded store only"])[0]
+            item.add_marker(pytest.mark.skip(reason=f"embedded store only: {reason}"))
+        known = item.get_closest_marker("remote_xfail")
+        reason = REMOTE_KNOWN_FAILURES.get(item.nodeid.split("::", 1)[-1])
+        if known is not None or reason:
+            reason = reason or known.kwargs.get("reason") or (known.args or ["fails on a SPARQL server"])[0]
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"on a SPARQL server: {reason}"))
+        if embedded_only is not None or item.get_closest_marker("backend") or _uses_backend(item):
+            kept.append(item)
+        else:
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def _uses_backend(item) -> bool:
+    """Whether the test's fixtures include one of BACKEND_FIXTURES as defined here (a test module's
+    own fixture of the same name, on a store of its own, does not count)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in BACKEND_FIXTURES:
+        definitions = info.name2fixturedefs.get(name)
+        if definitions and definitions[-1].func.__module__ == __name__:
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    """'embedded' or 'remote': the store the tests run on."""
+    return backend_of(request.config)
+
+
+@pytest.fixture(scope="session")
+def _stores():
+    """The Oxigraph servers of the remote run, stopped at the end of the session."""
+    with contextlib.ExitStack() as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def _shared_server(backend, _stores) -> str | None:
+    """ONE Oxigraph server (in memory) for the function-scoped stores of the remote run."""
+    if backend != "remote":
+        return None
+    from oxigraph_server import oxigraph_server
+
+    return _stores.enter_context(oxigraph_server())
+
+
+@pytest.fixture(scope="session")
+def new_store(backend, _stores, tmp_path_factory):
+    """``new_store(name)``: where a new, empty store goes, for module-scoped stores: a directory
+    (embedded), or the URL of an Oxigraph server of its own that lives until the session ends
+    (remote).  Open it with kb.store.open_store; give it to the command line as ``--store``."""
+    def make(name: str = "store"):
+        if backend != "remote":
+            return tmp_path_factory.mktemp(name) / "store"
+        from oxigraph_server import oxigraph_server
+
+        return _stores.enter_context(oxigraph_server())
+
+    return make
+
+
 @pytest.fixture
-def store_dir(tmp_path) -> Path:
-    return tmp_path / "store"
+def store_dir(backend, tmp_path, request):
+    """The test's own empty store: a directory under tmp_path, or the shared server's URL
+    (a str, emptied with DROP ALL first) in the remote run."""
+    if backend != "remote":
+        return tmp_path / "store"
+    from oxigraph_server import drop_all
+
+    url = request.getfixturevalue("_shared_server")
+    drop_all(url)
+    return url
 
 
 @pytest.fixture
 def store(store_dir):
-    with EmbeddedStore.open(store_dir) as s:
+    with open_store(store_dir) as s:
         yield s
 
 
@@ -135,7 +261,7 @@ def filled_store(store, ontology) -> EmbeddedStore:
 @pytest.fixture
 def filled_store_dir(store_dir, ontology) -> Path:
     """A store directory holding DOCS, closed again so that the command line can open it."""
-    with EmbeddedStore.open(store_dir) as s:
+    with open_store(store_dir) as s:
         fill(s, ontology)
     return store_dir
 

@@ -26,9 +26,9 @@ def free_port() -> int:
 def seed_store(store_dir):
     """A store at ``store_dir`` holding the repository's seeds."""
     from kb import config, pipeline
-    from kb.store import EmbeddedStore
+    from kb.store import open_store
 
-    with EmbeddedStore.open(store_dir) as store:
+    with open_store(store_dir) as store:
         report = pipeline.ingest([config.seeds_dir()], store, progress=False)
     assert report.ok and report.claims > 0
     return store_dir

@@ -39,8 +39,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    store_dir = seed_store(tmp_path_factory.mktemp("browser") / "store")
+def server(tmp_path_factory, new_store):
+    store_dir = seed_store(new_store("browser"))
     with running_server(store_dir) as url:
         yield url.removesuffix("/sparql")
 

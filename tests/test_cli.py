@@ -20,7 +20,7 @@ from rdflib.namespace import RDF
 from conftest import DOCS, ROOT, SCHEMA, count_triples, iri
 from kb import evaluate
 from kb.cli import main
-from kb.store import EmbeddedStore, ontology_graph_iri
+from kb.store import EmbeddedStore, ontology_graph_iri, open_store
 
 SEEDS = ROOT / "seeds"
 GOLD = ROOT / "tests" / "data" / "gold" / "seeds-claims.json"
@@ -41,7 +41,7 @@ def assert_one_line_error(result, *fragments):
 
 def store_union(store_dir) -> Graph:
     out = Graph()
-    with EmbeddedStore.open(store_dir, read_only=True) as store:
+    with open_store(store_dir, read_only=True) as store:
         for name in [*store.documents(), ontology_graph_iri()]:
             for triple in store.graph(name):
                 out.add(triple)
@@ -214,12 +214,12 @@ def test_ingest_the_seeds_twice_gives_the_same_store(runner, store_dir):
     first = kb(runner, "ingest", SEEDS, "--store", store_dir)
     assert first.exit_code == 0, first.output
     assert first.stdout.startswith(f"ingested {len(list(SEEDS.glob('*.txt')))} document(s)")
-    with EmbeddedStore.open(store_dir) as store:
+    with open_store(store_dir) as store:
         once = count_triples(store)
         graphs = {name: store.graph(name) for name in store.documents()}
     again = kb(runner, "ingest", SEEDS, "--store", store_dir)
     assert again.exit_code == 0, again.output
-    with EmbeddedStore.open(store_dir) as store:
+    with open_store(store_dir) as store:
         assert count_triples(store) == once
         assert sorted(store.documents()) == sorted(graphs)
         for name, graph in graphs.items():
@@ -248,7 +248,7 @@ def test_a_failing_file_leaves_the_rest_of_the_batch(runner, store_dir, batch):
     assert len(errors) == 2 and all(e.startswith("kb: error: ") for e in errors)
     assert "binary.txt: binary file" in errors[0] and "empty.txt: empty file" in errors[1]
     assert result.stdout.startswith("ingested 2 document(s)") and "2 file(s) failed" in result.stdout
-    with EmbeddedStore.open(store_dir, read_only=True) as store:
+    with open_store(store_dir, read_only=True) as store:
         assert [d.rsplit("/", 1)[-1] for d in store.documents()] == good
 
 
@@ -269,6 +269,7 @@ def test_ingest_nothing(runner, store_dir, tmp_path):
     assert_one_line_error(kb(runner, "ingest", tmp_path / "void", "--store", store_dir), "no files to ingest")
 
 
+@pytest.mark.embedded_only(reason="the file lock of the embedded store")
 def test_a_store_in_use_is_one_line(runner, store_dir):
     with EmbeddedStore.open(store_dir):
         assert_one_line_error(kb(runner, "ingest", SEEDS, "--store", store_dir), "in use by another process")

@@ -30,6 +30,8 @@ from live_server import running_server
 from test_crash import (documents_now, ingest_command, make_batch, read_graphs, run_cli,
                         with_group_killed)
 
+pytestmark = pytest.mark.embedded_only(reason="readers of the store directory during an ingest, the file lock between two ingests")
+
 COPIES = 1  # the seeds under new names: 5 documents
 READERS = 3
 PER_GRAPH = """PREFIX schema: <https://schema.org/>

@@ -39,6 +39,8 @@ from kb.cli import main
 from kb.errors import StoreError
 from kb.store import EmbeddedStore, ontology_graph_iri
 
+pytestmark = pytest.mark.embedded_only(reason="SIGKILL during an ingest into the store directory, and recovery from it")
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 KILLS = 5

@@ -28,7 +28,7 @@ from SPARQLWrapper import CONSTRUCT as CONSTRUCT_FORM, JSON, SELECT as SELECT_FO
 
 from kb import queries
 from kb.cli import main
-from kb.store import EmbeddedStore, from_ox
+from kb.store import EmbeddedStore, from_ox, open_store
 from kb.web import create_app
 from live_server import free_port, running_server, seed_store
 
@@ -42,8 +42,8 @@ ASK = "PREFIX schema: <https://schema.org/> ASK { ?claim a schema:Claim }"
 
 
 @pytest.fixture(scope="module")
-def seeds_store(tmp_path_factory):
-    store_dir = seed_store(tmp_path_factory.mktemp("endpoint") / "store")
+def seeds_store(tmp_path_factory, new_store):
+    store_dir = seed_store(new_store("endpoint"))
     return store_dir
 
 
@@ -55,7 +55,7 @@ def endpoint(seeds_store):
 
 @pytest.fixture(scope="module")
 def local(seeds_store):
-    with EmbeddedStore.open(seeds_store, read_only=True) as store:
+    with open_store(seeds_store, read_only=True) as store:
         yield store
 
 
@@ -310,7 +310,7 @@ def test_the_server_reads_what_is_written_after_it_started(filled_store_dir, app
         return int(response.get_data(as_text=True).split()[1])
 
     before = graphs()
-    with EmbeddedStore.open(filled_store_dir) as store:  # the writer, while the server reads
+    with open_store(filled_store_dir) as store:  # the writer, while the server reads
         store.replace_document("https://kb.example.org/document/new.txt", store.graph(store.documents()[0]))
     assert graphs() == before + 1
 
@@ -336,6 +336,7 @@ def _count(client, query: str) -> int:
     return int(response.get_data(as_text=True).split()[1])
 
 
+@pytest.mark.embedded_only(reason="updates through kb serve --allow-update (a SPARQL server takes its own updates)")
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {TOKEN}", TOKEN])
 def test_an_update_without_the_token_is_403(updatable, authorization):
     headers = {"Authorization": authorization} if authorization else {}
@@ -344,12 +345,14 @@ def test_an_update_without_the_token_is_403(updatable, authorization):
     assert _count(updatable, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <http://example.org/g> { ?s ?p ?o } }") == 0
 
 
+@pytest.mark.embedded_only(reason="updates through kb serve --allow-update (a SPARQL server takes its own updates)")
 def test_an_update_with_the_token_is_written(updatable):
     response = updatable.post("/sparql", data={"update": NEW}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert _count(updatable, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <http://example.org/g> { ?s ?p ?o } }") == 1
 
 
+@pytest.mark.embedded_only(reason="updates through kb serve --allow-update (a SPARQL server takes its own updates)")
 def test_an_update_that_breaks_the_shapes_is_refused_and_nothing_written(updatable):
     before = _count(updatable, TEXTS)
     response = updatable.post("/sparql", data=NO_TEXT, content_type="application/sparql-update",
@@ -359,6 +362,7 @@ def test_an_update_that_breaks_the_shapes_is_refused_and_nothing_written(updatab
     assert _count(updatable, TEXTS) == before > 0
 
 
+@pytest.mark.embedded_only(reason="updates through kb serve --allow-update (a SPARQL server takes its own updates)")
 @pytest.mark.parametrize("update, message", [
     ("LOAD <http://127.0.0.1:9/data.ttl>", "LOAD is not allowed"),
     ("INSERT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),

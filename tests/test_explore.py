@@ -18,7 +18,7 @@ from markupsafe import escape
 
 from conftest import fill
 from kb import queries
-from kb.store import EmbeddedStore
+from kb.store import EmbeddedStore, open_store
 from kb.web import create_app, explore
 
 GRAPH_TYPES = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
@@ -26,9 +26,9 @@ CLAIMS = "PREFIX schema: <https://schema.org/> SELECT ?claim ?text WHERE { ?clai
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, ontology):
-    store_dir = tmp_path_factory.mktemp("explore") / "store"
-    with EmbeddedStore.open(store_dir) as store:
+def app(tmp_path_factory, ontology, new_store):
+    store_dir = new_store("explore")
+    with open_store(store_dir) as store:
         fill(store, ontology)
     app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1,
                       "QUERY_TIMEOUT": 30})
@@ -227,7 +227,7 @@ def test_the_view_as_turtle_is_the_claims_rdf(client, app):
                                                   format="json").get_json()["results"]]
     assert len(claims) == 3
     assert set(got.subjects(URIRef("https://schema.org/author"))) == set(claims)
-    with EmbeddedStore.open(app.config["KB_STORE"], read_only=True) as store:
+    with open_store(app.config["KB_STORE"], read_only=True) as store:
         expected = Graph()
         for claim in claims:  # each claim's triples and its topic assignments' (blank nodes in conftest)
             expected += store.query("CONSTRUCT { ?c ?p ?o . ?a ?ap ?ao } WHERE { { ?c ?p ?o } UNION "

@@ -40,8 +40,8 @@ NOT_DESCRIBED = {
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    app = create_app({"KB_STORE": str(seed_store(tmp_path_factory.mktemp("fuzz") / "store")),
+def app(tmp_path_factory, new_store):
+    app = create_app({"KB_STORE": str(seed_store(new_store("fuzz"))),
                       "TESTING": True, "QUERY_WORKERS": 1, "QUERY_TIMEOUT": 5})
     yield app
     pool = app.extensions.get("kb_query_pool")

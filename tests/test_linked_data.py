@@ -18,7 +18,7 @@ from rdflib.namespace import RDF
 from conftest import count_triples
 from kb import config, queries
 from kb.pipeline import ingest
-from kb.store import EmbeddedStore, from_ox, ontology_graph_iri
+from kb.store import EmbeddedStore, from_ox, ontology_graph_iri, open_store
 from kb.web import create_app
 
 SCHEMA_AUTHOR = URIRef("https://schema.org/author")
@@ -39,21 +39,21 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 def build_store(path, tmp_path_factory) -> None:
     extra = tmp_path_factory.mktemp("extra")
     (extra / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
-    with EmbeddedStore.open(path) as store:
+    with open_store(path) as store:
         report = ingest([config.seeds_dir(), extra], store, progress=False)
     assert report.ok, report.failures
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ld") / "store"
+def store_path(tmp_path_factory, new_store):
+    path = new_store("ld")
     build_store(path, tmp_path_factory)
     return path
 
 
 @pytest.fixture(scope="module")
 def store(store_path):
-    with EmbeddedStore.open(store_path, read_only=True) as s:
+    with open_store(store_path, read_only=True) as s:
         yield s
 
 

@@ -1,16 +1,12 @@
 """The store on a SPARQL server: Oxigraph's own server on a loopback port answers as the embedded store does."""
 from __future__ import annotations
 
-import contextlib
 import io
-import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import pyoxigraph as ox
@@ -23,42 +19,11 @@ from kb.remote import RemoteStore, bind, is_remote
 from kb.store import EmbeddedStore, from_ox
 
 from live_server import free_port
+from oxigraph_server import oxigraph_server
 
 # Values for the named queries' required parameters, found in the seeds.
 SAMPLE = {"speaker": "sergey-lavrov", "topic": "un-reform", "text": "reform",
           "from": "2025-01-01", "to": "2025-12-31"}
-
-
-def oxigraph_command() -> str:
-    beside = Path(sys.executable).parent / "oxigraph"
-    found = str(beside) if beside.exists() else shutil.which("oxigraph")
-    assert found, "the oxigraph server (PyPI package 'oxigraph', a test dependency) is not installed"
-    return found
-
-
-@contextlib.contextmanager
-def oxigraph_server(location: Path):
-    """``oxigraph serve`` on a free loopback port, its default graph the union of its graphs."""
-    port = free_port()
-    process = subprocess.Popen(
-        [oxigraph_command(), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-         "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "query?query=ASK%7B%7D", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"oxigraph serve did not start: {process.stderr.read()!r}")
-                time.sleep(0.1)
-        yield "sparql+" + url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stderr.close()
 
 
 @pytest.fixture(scope="module")

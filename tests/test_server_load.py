@@ -20,8 +20,8 @@ SECONDS = 5
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    store_dir = seed_store(tmp_path_factory.mktemp("load") / "store")
+def server(tmp_path_factory, new_store):
+    store_dir = seed_store(new_store("load"))
     with running_server(store_dir) as endpoint:
         yield endpoint.rsplit("/", 1)[0]
 

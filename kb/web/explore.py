@@ -249,6 +249,7 @@ def search():
         if page > pages and not whole:  # a page past the end: the last one
             page = pages
             result = index.search(text, filters, limit=size, offset=(page - 1) * size)
+        problem = getattr(result, "warning", None) or problem  # a partial answer (kb.remote_search) says so
     pages = max(1, -(-result.total // size))
     truncated = whole and result.total > len(result.hits)
     if fmt in ("json", "csv", "ttl") and index is None and searching:

@@ -494,3 +494,26 @@ def test_whole_store_counts_follow_every_write(store_dir):
     assert after["documents"] == len(seeds) > before["documents"]
     assert after["claims"] > before["claims"]
     assert speakers() > people
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("url", [LAVROV, "/topic/un-reform"])
+def test_a_views_data_is_cut_at_the_servers_cap_and_says_so(client, url, fmt):
+    """The data formats give the whole view, but never more rows than the server's cap (MAX_ROWS,
+    as /sparql): the cut answer is the first rows of the whole one, and a header says it was cut."""
+    whole = data(client, url, fmt)
+    rows = whole if fmt == "csv" else whole["rows"]
+    assert len(rows) > 2, "the view needs more rows than the cap for this test"
+    app = client.application
+    kept = app.config["MAX_ROWS"]
+    app.config["MAX_ROWS"] = 2
+    try:
+        response = client.get(with_format(url, fmt), headers={"Accept": BROWSER})
+    finally:
+        app.config["MAX_ROWS"] = kept
+    assert response.status_code == 200
+    assert response.headers["KB-Results-Truncated"] == "max-rows=2"
+    body = response.get_data(as_text=True)
+    cut = json.loads(body)["rows"] if fmt == "json" else list(csv.DictReader(io.StringIO(body)))
+    assert cut == rows[:2]
+    assert "KB-Results-Truncated" not in client.get(with_format(url, fmt)).headers

@@ -29,7 +29,7 @@ import io
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -104,6 +104,16 @@ def _select(query: queries.NamedQuery, bindings: dict, limit: int | None, offset
     keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
     return queries.as_dicts(SelectResult([result.variables[i] for i in keep],
                                          [tuple(r[i] for i in keep) for r in result.rows]))
+
+
+def export_rows(name: str, values: dict) -> list[dict]:
+    """Every row of a view for its data formats, up to the server's cap on rows (MAX_ROWS): one
+    row more is asked for, so that ``respond`` can tell the answer was cut and say so."""
+    return select(name, values, limit=max_rows() + 1)
+
+
+def max_rows() -> int:
+    return int(current_app.config.get("MAX_ROWS", 10_000))
 
 
 def cached(name: str, compute: Callable[[], list[dict]]) -> list[dict]:
@@ -242,7 +252,13 @@ def wanted_format() -> str | None:
 def respond(view: View, status: int = 200) -> Response:
     fmt = wanted_format()
     if fmt and view.rows is not None:
-        return Response(render_data(view, fmt), status=status, content_type=DATA_FORMATS[fmt])
+        cap, truncated = max_rows(), False
+        if len(view.rows) > cap:  # never more than the endpoint would give; the header says it was cut
+            view, truncated = replace(view, rows=view.rows[:cap]), True
+        response = Response(render_data(view, fmt), status=status, content_type=DATA_FORMATS[fmt])
+        if truncated:
+            response.headers["KB-Results-Truncated"] = f"max-rows={cap}"
+        return response
     formats = []
     if view.rows is not None:  # a page may send its Turtle elsewhere (the resource's own RDF, a full export)
         formats = [(f, view.context.get(f"{f}_url") or url_with(format=f, page=None, size=None)) for f in DATA_FORMATS]

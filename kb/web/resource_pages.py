@@ -30,7 +30,7 @@ from .. import fts
 from . import charts
 from .linked_data import local_url
 from .pages import (KB, PAGE_SIZE, MAX_PAGE, SCHEMA, SPEAKER_CLAIM_COLUMNS, TOPIC_CLAIM_COLUMNS, BadRequest,
-                    View, bad_request, bound, browse_index, claim_rows, clamp, key_of, respond, select,
+                    View, bad_request, bound, browse_index, claim_rows, clamp, export_rows, key_of, respond, select,
                     topic_list)
 
 FILTERS = ("topic", "from", "to")
@@ -113,7 +113,7 @@ def speaker_page(iri: URIRef, graph: Graph) -> View:
     page = clamp(request.args.get("page"), 1, MAX_PAGE, 1)
     labels = _topic_labels()
     if request.args.get("format"):
-        rows = select(query, values)
+        rows = export_rows(query, values)
         return View("", key_of(str(iri)), rows=rows, columns=["claim", "date", "quote", "kind", "topics", "document", "speaker"])
     index = browse_index()
     if index is not None:
@@ -165,7 +165,7 @@ def topic_page(iri: URIRef, graph: Graph) -> View:
     values = {"topic": str(iri), "from": filters["from"], "to": filters["to"]}
     label = _text(graph, iri, SKOS.prefLabel) or key_of(str(iri))
     if request.args.get("format"):
-        return View("", label, rows=select("topic-claims", values))
+        return View("", label, rows=export_rows("topic-claims", values))
     page = clamp(request.args.get("page"), 1, MAX_PAGE, 1)
     size = clamp(request.args.get("size"), 1, MAX_PAGE_SIZE, PAGE_SIZE)
     index = browse_index()

@@ -275,3 +275,16 @@ def count_triples(store: EmbeddedStore) -> int:
     """Triples in all named graphs, counted with SPARQL (never len() on the store)."""
     result = store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
     return int(result.rows[0][0])
+
+
+@pytest.fixture(scope="module")
+def embedded_seeds(tmp_path_factory):
+    """An embedded store directory holding the seeds, ingested once per module (with its side index)."""
+    def make(name: str) -> Path:
+        from kb import pipeline
+        store_dir = tmp_path_factory.mktemp(name) / "store"
+        with EmbeddedStore.open(store_dir) as store:
+            report = pipeline.ingest([config.seeds_dir()], store, progress=False)
+        assert report.ok and report.claims > 50
+        return store_dir
+    return make

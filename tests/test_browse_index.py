@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from rdflib import URIRef
 
 from conftest import C, build_document, fill, iri
-from kb import config, fts, pipeline, queries
+from kb import config, fts, queries
 from kb.cli import main
 from kb.errors import QueryError
 from kb.store import EmbeddedStore
@@ -40,12 +40,8 @@ def rows(store, name, **values) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def seeds_dir(tmp_path_factory):
-    store_dir = tmp_path_factory.mktemp("browse") / "store"
-    with EmbeddedStore.open(store_dir) as store:
-        report = pipeline.ingest([config.seeds_dir()], store, progress=False)
-    assert report.ok and report.claims > 50
-    return store_dir
+def seeds_dir(embedded_seeds):
+    return embedded_seeds("browse")
 
 
 @pytest.fixture

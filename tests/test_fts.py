@@ -27,12 +27,8 @@ def kb(*args):
 
 
 @pytest.fixture(scope="module")
-def seeds_dir(tmp_path_factory):
-    store_dir = tmp_path_factory.mktemp("fts") / "store"
-    with EmbeddedStore.open(store_dir) as store:
-        report = pipeline.ingest([config.seeds_dir()], store, progress=False)
-    assert report.ok and report.claims > 50
-    return store_dir
+def seeds_dir(embedded_seeds):
+    return embedded_seeds("fts")
 
 
 def sparql_claims(store: EmbeddedStore) -> int:

@@ -220,13 +220,10 @@ def test_every_page_is_the_same_read_from_the_index_or_from_sparql(seeds_dir):
             "/topics?format=json", "/topics.ttl", "/?format=ttl"]
     for speaker in speakers[:12]:
         urls += [local(speaker), f"{local(speaker)}?page=2", f"{local(speaker)}?from=2025-01&to=2025-06-30",
-                 f"{local(speaker)}?topic={topics[0].rsplit('/', 1)[-1]}", f"{local(speaker)}?to=2024-12-31",
-                 f"{local(speaker)}?format=json", f"{local(speaker)}?format=csv&from=2025-01",
-                 f"{local(speaker)}?format=ttl&topic={topics[0].rsplit('/', 1)[-1]}"]
+                 f"{local(speaker)}?topic={topics[0].rsplit('/', 1)[-1]}", f"{local(speaker)}?to=2024-12-31"]
     for topic in topics[:12]:
         urls += [local(topic), f"{local(topic)}?size=2&page=2", f"{local(topic)}?from=2025-02-01&to=2025-05",
-                 f"{local(topic)}?size=1&page=3", f"{local(topic)}?format=json",
-                 f"{local(topic)}?format=csv&from=2025-02-01&to=2025-05", f"{local(topic)}?format=ttl&to=2025-05"]
+                 f"{local(topic)}?size=1&page=3"]
     urls += ["/speaker/sergey-lavrov?from=not-a-date", "/topic/new-start?to=2025-13"]  # 400 either way
 
     def answers():

@@ -30,7 +30,7 @@ from .. import fts
 from . import charts
 from .linked_data import local_url
 from .pages import (KB, PAGE_SIZE, MAX_PAGE, SCHEMA, SPEAKER_CLAIM_COLUMNS, TOPIC_CLAIM_COLUMNS, BadRequest,
-                    View, bad_request, bound, browse_index, claim_rows, clamp, export_rows, key_of, max_rows, respond, select,
+                    View, bad_request, bound, browse_index, claim_rows, clamp, export_rows, key_of, respond, select,
                     topic_list)
 
 FILTERS = ("topic", "from", "to")
@@ -112,17 +112,10 @@ def speaker_page(iri: URIRef, graph: Graph) -> View:
         query = "speaker-topic-claims"
     page = clamp(request.args.get("page"), 1, MAX_PAGE, 1)
     labels = _topic_labels()
-    index = browse_index()
     if request.args.get("format"):
-        columns = ["claim", "date", "quote", "kind", "topics", "document", "speaker"]
-        if index is None:
-            rows = export_rows(query, values)
-        else:  # the index's order, the claims' details from the store: as the SPARQL query's rows
-            given = bound(query, values)
-            rows = claim_rows(index.speaker_claims(given["speaker"], given.get("topic"), given.get("from"),
-                                                   given.get("to"), limit=max_rows() + 1, offset=0),
-                              SPEAKER_CLAIM_COLUMNS, speaker=given["speaker"])  # the query's columns
-        return View("", key_of(str(iri)), rows=rows, columns=columns)
+        rows = export_rows(query, values)
+        return View("", key_of(str(iri)), rows=rows, columns=["claim", "date", "quote", "kind", "topics", "document", "speaker"])
+    index = browse_index()
     if index is not None:
         given = bound(query, values)
         found = index.speaker_claims(given["speaker"], given.get("topic"), given.get("from"), given.get("to"),
@@ -171,15 +164,11 @@ def topic_page(iri: URIRef, graph: Graph) -> View:
     filters = _filters()
     values = {"topic": str(iri), "from": filters["from"], "to": filters["to"]}
     label = _text(graph, iri, SKOS.prefLabel) or key_of(str(iri))
-    index = browse_index()
     if request.args.get("format"):
-        if index is None:
-            return View("", label, rows=export_rows("topic-claims", values))
-        given = bound("topic-claims", values)  # the index's order, the details from the store
-        found = index.topic_claims(given["topic"], given.get("from"), given.get("to"), limit=max_rows() + 1, offset=0)
-        return View("", label, rows=claim_rows(found, TOPIC_CLAIM_COLUMNS, topic=given["topic"]))
+        return View("", label, rows=export_rows("topic-claims", values))
     page = clamp(request.args.get("page"), 1, MAX_PAGE, 1)
     size = clamp(request.args.get("size"), 1, MAX_PAGE_SIZE, PAGE_SIZE)
+    index = browse_index()
     if index is not None:
         given = bound("topic-claims", values)
         since, until = given.get("from"), given.get("to")

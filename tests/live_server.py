@@ -23,6 +23,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def fetch(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    """(status, headers, body) of one request; HTTP errors are answers too."""
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers, exc.read()
+
+
+@contextlib.contextmanager
+def app_with_pool(settings: dict):
+    """A Flask app of kb (create_app(settings)) whose query worker pool is closed when done."""
+    from kb.web import create_app
+    app = create_app(settings)
+    try:
+        yield app
+    finally:
+        pool = app.extensions.get("kb_query_pool")
+        if pool is not None:
+            pool.close()
+
+
 def seed_store(store_dir):
     """A store at ``store_dir`` holding the repository's seeds."""
     from kb import config, pipeline

@@ -13,8 +13,6 @@ import shutil
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -30,7 +28,7 @@ from kb import queries
 from kb.cli import main
 from kb.store import EmbeddedStore, from_ox, open_store
 from kb.web import create_app
-from live_server import free_port, running_server, seed_store
+from live_server import fetch, free_port, running_server, seed_store
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 TIMEOUT = 1.5  # seconds: the endpoint's query time-out in these tests
@@ -59,15 +57,6 @@ def local(seeds_store):
         yield store
 
 
-def fetch(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
-    """(status, headers, body) of one request; HTTP errors are answers too."""
-    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.headers, exc.read()
 
 
 def get(endpoint: str, query: str, **params):

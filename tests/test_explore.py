@@ -20,6 +20,7 @@ from conftest import fill
 from kb import queries
 from kb.store import EmbeddedStore, open_store
 from kb.web import create_app, explore
+from live_server import app_with_pool
 
 GRAPH_TYPES = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 CLAIMS = "PREFIX schema: <https://schema.org/> SELECT ?claim ?text WHERE { ?claim schema:text ?text } ORDER BY ?text"
@@ -30,12 +31,9 @@ def app(tmp_path_factory, ontology, new_store):
     store_dir = new_store("explore")
     with open_store(store_dir) as store:
         fill(store, ontology)
-    app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1,
-                      "QUERY_TIMEOUT": 30})
-    yield app
-    pool = app.extensions.get("kb_query_pool")
-    if pool is not None:
-        pool.close()
+    with app_with_pool({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1,
+                        "QUERY_TIMEOUT": 30}) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ import re
 import socket
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections import deque
 from html.parser import HTMLParser
@@ -38,8 +37,8 @@ from rdflib.namespace import DCTERMS, OWL, RDF, SKOS
 
 from conftest import KB, SCHEMA, C, build_document, fill, iri
 from kb.store import EmbeddedStore, open_store
-from kb.web import CSP, create_app
-from live_server import running_server
+from kb.web import CSP
+from live_server import app_with_pool, fetch, running_server
 from test_endpoint import EXPENSIVE  # a cross product of the store with itself four times over
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,11 +104,8 @@ def store_dir(tmp_path_factory, ontology, new_store) -> Path:
 
 @pytest.fixture(scope="module")
 def app(store_dir):
-    app = create_app({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1, "QUERY_TIMEOUT": 20})
-    yield app
-    pool = app.extensions.get("kb_query_pool")
-    if pool is not None:
-        pool.close()
+    with app_with_pool({"KB_STORE": str(store_dir), "TESTING": True, "QUERY_WORKERS": 1, "QUERY_TIMEOUT": 20}) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -430,14 +426,7 @@ def still_answers(server) -> None:
 
 
 def http(server, path: str, method: str = "GET", headers: dict | None = None, data: bytes | None = None):
-    request = urllib.request.Request(f"http://{server[0]}:{server[1]}{path}", data=data, method=method,
-                                     headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.headers, exc.read()
+    return fetch(f"http://{server[0]}:{server[1]}{path}", data=data, headers=headers, method=method)
 
 
 def get_request(target: str, *headers: bytes) -> bytes:

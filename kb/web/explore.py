@@ -38,6 +38,7 @@ from ..errors import QueryError
 from ..querypool import QueryTimeout
 from ..store import check_query, write_graph
 from . import linked_data, sparql
+from .pages import max_rows
 
 bp = Blueprint("explore", __name__, template_folder="templates")
 
@@ -240,7 +241,7 @@ def search():
     # 'export this view': the data formats give every result (up to the endpoint's cap on rows),
     # unless a page is asked for
     whole = fmt != "html" and not page_asked
-    cap = current_app.config.get("MAX_ROWS", 10_000)
+    cap = max_rows()
     if index is None or not searching:
         result = fts.Results(0, [], {name: [] for name in FACETS}, 0)
     else:

@@ -181,13 +181,16 @@ def validate(store_dir, jobs, progress, timing) -> None:
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of the query (repeat for more).")
 @click.option("--format", "fmt", type=click.Choice(queries.FORMATS), default="table", show_default=True)
+@click.option("--index/--no-index", "use_index", default=True, show_default=True,
+              help="Take the lists and counts the query names in its '#+ index' header from the store's "
+                   "side index when it is up to date; --no-index runs the query as it is written.")
 @store_option
-def query(name, params, fmt, store_dir) -> None:
+def query(name, params, fmt, use_index, store_dir) -> None:
     """Run a named query (queries/NAME.rq) or a query file."""
     named = queries.load_query(name)
     values = queries.parse_assignments(params)
     with _reader(store_dir) as store:
-        result = queries.run(store, named, values)
+        result = queries.run(store, named, values, use_index=use_index)
     click.echo(queries.render(result, fmt), nl=False)
 
 

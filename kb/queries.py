@@ -15,6 +15,19 @@ the query text.  ``limit`` and ``offset`` are not bound: they page the rows.
 Oxigraph binds only projected variables, so a parameter that is only a
 filter has to be projected too; ``hidden`` names the columns left out of
 the answer for that reason.
+
+A query may name a list the store's side index keeps (kb.fts), with the
+variable(s) it gives values to: ``#+ index: speaker-claims ?claim`` (the
+claims of a speaker, on a topic, between two dates, in the query's order),
+``topic-claims ?claim``, ``topic-counts ?topic ?counted``,
+``speaker-counts ?speaker ?claims`` (the counts kept at ingest).  When the
+index is up to date, ``run`` puts the index's answer in the query as a
+VALUES block: in place of the line ``# INDEX`` (a list of claims: only
+those are sorted and described, the page's, or all of them a chunk at a
+time) or of the lines from ``# INDEX BEGIN`` to ``# INDEX END`` (the
+counting the counts stand for).  The rows are the same either way
+(tests/test_browse_index.py); without the index, or with ``use_index``
+False, the query runs as it is written, as any SPARQL client runs it.
 """
 from __future__ import annotations
 
@@ -35,10 +48,17 @@ from . import config
 from .errors import QueryError
 from .store import SelectResult, to_ox, write_graph
 
-FORMATS = ("table", "csv", "tsv", "json", "xml")
-GRAPH_FORMATS = {"table": "turtle", "json": "json-ld", "xml": "pretty-xml"}
+FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "nt", "nq", "trig", "jsonld", "rdfxml")
+# a graph answer's formats (kb.store.WRITE_FORMATS, written by pyoxigraph): table, json and xml as Turtle, JSON-LD, RDF/XML
+GRAPH_FORMATS = {"table": "turtle", "json": "jsonld", "xml": "rdfxml",
+                 **{f: f for f in ("turtle", "nt", "nq", "trig", "jsonld", "rdfxml")}}
 PAGING = ("limit", "offset")
 TABLE_CELL = 60  # characters shown per cell in a table
+PAGE_MARK = re.compile(r"^[ \t]*# PAGE[ \t]*$", re.MULTILINE)  # where a query wants its LIMIT/OFFSET
+INDEX_LINE = re.compile(r"^([ \t]*)# INDEX[ \t]*$", re.MULTILINE)  # where the index's claims go
+INDEX_REGION = re.compile(r"^([ \t]*)# INDEX BEGIN[ \t]*$.*?^[ \t]*# INDEX END[ \t]*$", re.MULTILINE | re.DOTALL)
+INDEX_LISTS = ("speaker-claims", "topic-claims", "topic-counts", "speaker-counts")  # kept by kb.fts
+INDEX_CHUNK = 500  # claims per query when every claim of a view is listed
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _KEY = re.compile(r"[\w][\w.-]*")
@@ -46,6 +66,7 @@ _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PARAM = re.compile(r"\s*([A-Za-z_][\w-]*)\s*\(([^)]*)\)\s*(?:,|$)")
 _RANGE = re.compile(r"(-?\d+)\.\.(-?\d+)")
+_INDEX = re.compile(r"([a-z][a-z-]*)((?:\s+\?[A-Za-z_]\w*)+)")
 TYPES = ("IRI", "xsd:date", "xsd:integer", "xsd:string")
 MINTED = {"speaker": "speaker_iri", "topic": "topic_iri", "document": "document_iri"}  # key -> IRI, by kb.rdf
 
@@ -67,6 +88,7 @@ class NamedQuery:
     summary: str
     params: tuple[Param, ...] = ()
     hidden: tuple[str, ...] = ()
+    index: tuple[str, tuple[str, ...]] | None = None  # (a list of INDEX_LISTS, the variables it fills)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -107,7 +129,24 @@ def parse_query_file(text: str, path: Path) -> NamedQuery:
     where = path.name
     params = tuple(_parse_params(header.get("params", ""), where))
     hidden = tuple(h.strip() for h in header.get("hidden", "").split(",") if h.strip())
-    return NamedQuery(path.stem, path, text, header.get("summary", ""), params, hidden)
+    return NamedQuery(path.stem, path, text, header.get("summary", ""), params, hidden,
+                      _parse_index(header.get("index"), text, where))
+
+
+def _parse_index(spec: str | None, text: str, where: str) -> tuple[str, tuple[str, ...]] | None:
+    if not spec:
+        return None
+    m = _INDEX.fullmatch(spec)
+    if not m or m.group(1) not in INDEX_LISTS:
+        raise QueryError(f"{where}: the index header must be one of {', '.join(INDEX_LISTS)} "
+                         f"and the variable(s) it fills, e.g. '#+ index: topic-claims ?claim': got {spec!r}")
+    name, variables = m.group(1), tuple(v.lstrip("?") for v in m.group(2).split())
+    if len(variables) != (1 if name.endswith("-claims") else 2):
+        raise QueryError(f"{where}: the index list {name} fills {1 if name.endswith('-claims') else 2} variable(s)")
+    if not (INDEX_REGION.search(text) if name.endswith("-counts") else INDEX_LINE.search(text)):
+        mark = "lines '# INDEX BEGIN' and '# INDEX END'" if name.endswith("-counts") else "line '# INDEX'"
+        raise QueryError(f"{where}: the query names the index list {name} but has no {mark}")
+    return name, variables
 
 
 def _parse_params(spec: str, where: str) -> Iterable[Param]:
@@ -193,17 +232,87 @@ def _iri(name: str, value: str) -> str:
     return str(getattr(rdf, MINTED[name])(value))
 
 
-def run(store, query: NamedQuery, values: Mapping[str, str] | None = None):
-    """Run a named query on the store: a SelectResult (hidden columns removed, paged), a Graph or a bool."""
+def run(store, query: NamedQuery, values: Mapping[str, str] | None = None, use_index: bool = True):
+    """Run a named query on the store: a SelectResult (hidden columns removed, paged), a Graph or a bool.
+
+    ``limit``/``offset`` are written as LIMIT/OFFSET in place of the query's "# PAGE" line when it
+    has one (the sub-select that sorts, so only the page is described further); else the rows are
+    cut here.  With ``use_index`` and an up-to-date side index, the lists and counts the query
+    names in its "#+ index" header come from the index (see the module's docstring).
+    """
     bindings, paging = bind(query, values or {})
-    result = store.query(query.text, bindings)
+    index = side_index(store) if use_index and query.index else None
+    if index is not None and query.index[0].endswith("-claims"):
+        result, paged = _listed(store, index, query, bindings, paging), True
+    else:
+        text = query.text
+        paged = bool(paging) and bool(PAGE_MARK.search(text))
+        if paged:
+            text = PAGE_MARK.sub(page_clause(paging.get("limit"), paging.get("offset", 0)), text, count=1)
+        if index is not None:
+            result = _counted(store, index, query, text, bindings)
+        else:
+            result = store.query(text, bindings)
     if not isinstance(result, SelectResult):
         return result
     keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
-    rows = result.rows[paging.get("offset", 0):]
-    if "limit" in paging:
-        rows = rows[:paging["limit"]]
+    rows = result.rows
+    if not paged:
+        rows = rows[paging.get("offset", 0):]
+        if "limit" in paging:
+            rows = rows[:paging["limit"]]
     return SelectResult([result.variables[i] for i in keep], [tuple(r[i] for i in keep) for r in rows])
+
+
+def page_clause(limit: int | None, offset: int = 0) -> str:
+    """'LIMIT n OFFSET m' of two integers (the only text kb writes into a query for its paging)."""
+    clause = f"LIMIT {int(limit)}" if limit is not None else ""
+    return f"{clause} OFFSET {int(offset)}".strip() if offset else clause
+
+
+def side_index(store):
+    """The store's side index (kb.fts) when it is up to date with the store, else None: a store
+    on a SPARQL server keeps none; a missing, interrupted or older index is not trusted."""
+    import sqlite3
+
+    from . import fts
+
+    opener = getattr(store, "search_index", None)
+    if opener is None:
+        return None
+    try:
+        index = opener()
+    except (fts.IndexMissing, sqlite3.Error):
+        return None
+    if not isinstance(index, fts.SearchIndex) or index.problem() is not None:
+        return None
+    return index
+
+
+def _listed(store, index, query: NamedQuery, bindings: dict, paging: dict) -> SelectResult:
+    """The query on the claims the index lists for it (the page's, or all of them a chunk at a
+    time), in the index's order, which is the query's: the chunks' rows put end to end."""
+    name, (variable,) = query.index
+    given = {k: str(v) for k, v in bindings.items()}
+    limit, offset = paging.get("limit"), paging.get("offset", 0)
+    if name == "speaker-claims":
+        iris = index.speaker_claims(given["speaker"], given.get("topic"), given.get("from"), given.get("to"),
+                                    limit=limit, offset=offset)
+    else:
+        iris = index.topic_claims(given["topic"], given.get("from"), given.get("to"), limit=limit, offset=offset)
+    text = INDEX_LINE.sub(lambda m: f"{m.group(1)}VALUES ?{variable} {{ }}  # LIST", query.text, count=1)
+    chunks = [iris[i:i + INDEX_CHUNK] for i in range(0, len(iris), INDEX_CHUNK)] or [[]]
+    results = [store.query_listed(text, variable, [URIRef(i) for i in chunk], bindings) for chunk in chunks]
+    return SelectResult(results[0].variables, [row for r in results for row in r.rows])
+
+
+def _counted(store, index, query: NamedQuery, text: str, bindings: dict) -> SelectResult:
+    """The query with the counts the index keeps in place of (each of) its "# INDEX BEGIN" … "# INDEX END" lines."""
+    name, variables = query.index
+    counts = index.topic_counts() if name == "topic-counts" else index.speaker_counts()
+    listed = INDEX_REGION.sub(lambda m: f"{m.group(1)}VALUES (?{variables[0]} ?{variables[1]}) {{ }}  # LIST", text)
+    return store.query_listed(listed, variables, [(URIRef(iri), Literal(n)) for iri, n in sorted(counts.items())],
+                              bindings)
 
 
 # ---------------------------------------------------------------- formats
@@ -224,8 +333,13 @@ def render(result, fmt: str = "table") -> str:
         raise QueryError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
     if isinstance(result, Graph):
         if fmt not in GRAPH_FORMATS:
-            raise QueryError("this query answers with a graph: use --format table (Turtle), json (JSON-LD) or xml (RDF/XML)")
-        return result.serialize(format=GRAPH_FORMATS[fmt])
+            raise QueryError("this query answers with a graph: use --format table (Turtle), json (JSON-LD), xml (RDF/XML), "
+                             "turtle, nt, nq, trig, jsonld or rdfxml")
+        out = io.BytesIO()
+        write_graph(result, out, GRAPH_FORMATS[fmt], prefixes())  # a query's answer: without rdflib terms
+        return out.getvalue().decode("utf-8")
+    if fmt not in ("table", "csv", "tsv", "json", "xml"):
+        raise QueryError(f"this query answers with rows, not a graph: --format {fmt} is for CONSTRUCT and DESCRIBE")
     if isinstance(result, bool):
         return _boolean(result, fmt)
     return {"table": _table, "csv": _csv, "tsv": _tsv, "json": _json, "xml": _xml}[fmt](result)

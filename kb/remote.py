@@ -41,7 +41,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 from .errors import QueryError, StoreError
-from .store import FORMATS, SelectResult, check_query, from_ox, one_line, ontology_graph_iri, to_ox
+from .store import FORMATS, SelectResult, check_query, fill_list, from_ox, one_line, ontology_graph_iri, to_ox
 
 SCHEMES = ("sparql+http://", "sparql+https://")
 TIMEOUT = float(os.environ.get("KB_STORE_TIMEOUT", "300"))  # seconds per HTTP request
@@ -211,15 +211,13 @@ class RemoteStore:
             statements = (t for iri in graphs for t in self._construct_graph(iri))
         ox.serialize(statements, fileobj, rdf_format, prefixes=prefixes)
 
-    def query_listed(self, sparql: str, variable: str, terms) -> SelectResult:
+    def query_listed(self, sparql: str, variable, terms, bindings: Mapping[str, object] | None = None) -> SelectResult:
         """``query`` with the line ``VALUES ?variable { }  # LIST`` of ``sparql`` holding ``terms``
         (written by pyoxigraph as N-Triples terms, never pasted as given), as EmbeddedStore.query_listed."""
-        block = " ".join(_term_text(t) for t in terms)
-        text, found = re.subn(rf"^([ \t]*VALUES \?{re.escape(_variable(variable))} \{{) \}}(?=[ \t]*# LIST[ \t]*$)",
-                              lambda m: f"{m.group(1)} {block} }}", sparql, count=1, flags=re.MULTILINE)
-        if not found:
-            raise QueryError(f"the query has no line 'VALUES ?{variable} {{ }}  # LIST'")
-        return self.query(text)
+        names = (variable,) if isinstance(variable, str) else tuple(variable)
+        for name in names:
+            _variable(name)
+        return self.query(fill_list(sparql, variable, terms, _term_text), bindings)
 
     def search_index(self):
         """The search of the claims (kb.remote_search.RemoteSearch): answered by the server, which keeps

@@ -135,6 +135,24 @@ def _uses_service(node) -> bool:
     return any(_uses_service(v) for v in node)  # pyparsing's ParseResults, lists
 
 
+def fill_list(sparql: str, variable, terms: Iterable, write) -> str:
+    """``sparql`` with its lines ``VALUES ?variable { }  # LIST`` (or ``VALUES (?a ?b) { }  # LIST``
+    for a tuple of names) holding ``terms`` (rows of terms for a tuple), each written by ``write``."""
+    names = (variable,) if isinstance(variable, str) else tuple(variable)
+    if len(names) == 1:
+        head = rf"\?{re.escape(names[0])}"
+        block = " ".join(write(t) for t in terms)
+    else:
+        head = r"\(" + " ".join(rf"\?{re.escape(n)}" for n in names) + r"\)"
+        block = " ".join("(" + " ".join(write(t) for t in row) + ")" for row in terms)
+    text, found = re.subn(rf"^([ \t]*VALUES {head} \{{) \}}(?=[ \t]*# LIST[ \t]*$)",
+                          lambda m: f"{m.group(1)} {block} }}", sparql, flags=re.MULTILINE)
+    if not found:
+        shown = names[0] if len(names) == 1 else "(" + " ".join(f"?{n}" for n in names) + ")"
+        raise QueryError(f"the query has no line 'VALUES {'?' if len(names) == 1 else ''}{shown} {{ }}  # LIST'")
+    return text
+
+
 def triples_text(triples: Iterable) -> str:
     """Triples as lines of Turtle (N-Triples, but for long strings in triple quotes), which are also
     the body of an INSERT DATA: rdflib's own N3 form of each term, twice as fast to write as
@@ -432,20 +450,18 @@ class EmbeddedStore:
         check_query(sparql)
         return self._query(sparql, bindings)
 
-    def query_listed(self, sparql: str, variable: str, terms: Iterable):
+    def query_listed(self, sparql: str, variable, terms: Iterable,
+                     bindings: Mapping[str, object] | None = None):
         """``query`` with the line ``VALUES ?variable { }  # LIST`` of ``sparql`` holding ``terms``
         (rdflib or pyoxigraph terms, written by pyoxigraph as N-Triples terms, never pasted as given).
+        ``variable`` may be a tuple of names (``VALUES (?a ?b) { }  # LIST``), ``terms`` then rows of
+        as many terms; ``bindings`` are bound as for ``query``.
 
         ``sparql`` is checked once (check_query is cached by text), not once per list: a page
         that lists the claims it shows pays no parse of the query per request.
         """
         check_query(sparql)
-        block = " ".join(str(to_ox(t)) for t in terms)
-        text, found = re.subn(rf"^([ \t]*VALUES \?{re.escape(variable)} \{{) \}}(?=[ \t]*# LIST[ \t]*$)",
-                              lambda m: f"{m.group(1)} {block} }}", sparql, count=1, flags=re.MULTILINE)
-        if not found:
-            raise QueryError(f"the query has no line 'VALUES ?{variable} {{ }}  # LIST'")
-        return self._query(text, None)
+        return self._query(fill_list(sparql, variable, terms, lambda t: str(to_ox(t))), bindings)
 
     def _query(self, sparql: str, bindings: Mapping[str, object] | None):
         try:

@@ -5,9 +5,11 @@ speaker, per month; the totals) is checked against the answer of the named
 query that counts it in the store, on the seeds and on the hand-built DOCS
 of conftest; the orders the pages take from the index against the orders of
 the named queries; the counts kept through a replaced and a removed document
-against the counts of a fresh ``kb reindex``; and the pages, read from the
+against the counts of a fresh ``kb reindex``; the pages, read from the
 index, against the same pages read from SPARQL alone (the index marked
-incomplete, as after an interrupted write).
+incomplete, as after an interrupted write); and the named queries that take
+their lists and counts from the index (``#+ index``) against the same
+queries run as they are written.
 """
 from __future__ import annotations
 
@@ -35,8 +37,10 @@ def kb(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def rows(store, name, **values) -> list[dict]:
-    return queries.as_dicts(queries.run(store, queries.load_query(name), {k: v for k, v in values.items() if v}))
+def rows(store, name, use_index=False, **values) -> list[dict]:
+    """The named query's rows; by default as written (SPARQL alone), the reference the index is checked on."""
+    return queries.as_dicts(queries.run(store, queries.load_query(name), {k: v for k, v in values.items() if v},
+                                        use_index=use_index))
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +274,98 @@ def test_a_listed_iri_is_written_as_a_term_never_as_query_text(filled_store):
         filled_store.query_listed(details, "claim", [URIRef("http://example.org/> } SERVICE <http://example.org/x> {")])
     with pytest.raises(QueryError, match="no line"):
         filled_store.query_listed(details, "speaker", [URIRef(claim)])
+
+
+# ---------------------------------------------------------------- named queries with "#+ index"
+
+INDEXED = [n for n in queries.query_names() if queries.load_query(n).index]
+
+
+def test_the_browse_queries_name_their_index_lists():
+    assert {"speaker-claims", "speaker-topic-claims", "topic-claims", "topic-list", "topics", "speakers"} <= set(INDEXED)
+
+
+def indexed_cases(store) -> list[tuple[str, dict]]:
+    """Every named query with an index header, with parameters that page across the dated and the
+    undated claims, every date range and a filter on a topic."""
+    index = store.search_index()
+    speakers, topics = sorted(index.speaker_counts()), sorted(index.topic_counts())
+    assert speakers and topics
+    cases: list[tuple[str, dict]] = []
+    for name in INDEXED:
+        query = queries.load_query(name)
+        given = {p.name for p in query.params}
+        if not given & {"speaker", "topic"}:
+            cases.append((name, {}))
+            continue
+        for speaker in speakers if "speaker" in given else [None]:
+            for topic in topics if "topic" in given else [None]:
+                for since, until in RANGES:
+                    values = {"speaker": speaker, "topic": topic, "from": since, "to": until}
+                    cases.append((name, values))
+                    cases += [(name, values | {"limit": "2", "offset": str(k)}) for k in (0, 1, 5)]
+    return cases
+
+
+def assert_indexed_queries_are_as_written(store) -> None:
+    assert queries.side_index(store) is not None  # else both sides would be SPARQL
+    for name, values in indexed_cases(store):
+        assert rows(store, name, use_index=True, **values) == rows(store, name, **values), (name, values)
+
+
+def test_the_named_queries_give_the_same_rows_from_the_index_as_written_on_the_seeds(seeds, monkeypatch):
+    monkeypatch.setattr(queries, "INDEX_CHUNK", 7)  # every claim of a view, listed a few at a time
+    assert_indexed_queries_are_as_written(seeds)
+
+
+def test_the_named_queries_give_the_same_rows_from_the_index_as_written_on_hand_built_documents(filled_store):
+    doc, g = build_document("003_ties.txt", [
+        C("sergey-lavrov", "One", "2025-05-28", topics=("new-start",), start=50),
+        C("sergey-lavrov", "Two", "2025-05-28", topics=("new-start",), start=10),
+        C("sergey-lavrov", "Three", None, topics=("new-start",)),
+        C("sergey-lavrov", "Four", "2025-05", topics=("new-start",)),
+    ])
+    filled_store.replace_document(doc, g)
+    assert_indexed_queries_are_as_written(filled_store)
+
+
+def test_the_named_queries_read_the_index_only_when_it_is_complete(filled_store_dir):
+    lavrov = str(iri("speaker", "sergey-lavrov"))
+
+    def lavrovs_claims(*flags) -> str:
+        result = kb("query", "speakers", "--format", "csv", "--store", filled_store_dir, *flags)
+        assert result.exit_code == 0, result.output
+        return next(line.split(",")[2] for line in result.output.splitlines() if line.startswith(lavrov + ","))
+
+    assert lavrovs_claims() == lavrovs_claims("--no-index") == "3"
+    with sqlite3.connect(filled_store_dir / fts.FILE_NAME) as db:  # a count no query of the store gives
+        db.execute("UPDATE speaker_counts SET claims = 1000 WHERE speaker = (SELECT id FROM terms WHERE iri = ?)",
+                   (lavrov,))
+    assert (lavrovs_claims(), lavrovs_claims("--no-index")) == ("1000", "3")
+    set_complete(filled_store_dir, False)
+    assert lavrovs_claims() == "3"
+
+
+def test_a_page_of_a_named_query_is_cut_where_the_query_says(filled_store):
+    everything = rows(filled_store, "speaker-claims", speaker="sergey-lavrov")
+    assert len(everything) == 3
+    for use_index in (False, True):
+        assert rows(filled_store, "speaker-claims", use_index, speaker="sergey-lavrov", limit="1", offset="1") \
+            == everything[1:2]
+        assert rows(filled_store, "speaker-claims", use_index, speaker="sergey-lavrov", offset="2") == everything[2:]
+
+
+@pytest.mark.parametrize("header, body, message", [
+    ("#+ index: claims-of-everyone ?claim", "# INDEX", "must be one of"),
+    ("#+ index: topic-claims", "# INDEX", "must be one of"),
+    ("#+ index: topic-claims ?claim ?other", "# INDEX", "fills 1 variable"),
+    ("#+ index: topic-counts ?topic", "# INDEX BEGIN\n# INDEX END", "fills 2 variable"),
+    ("#+ index: topic-claims ?claim", "", "no line '# INDEX'"),
+    ("#+ index: topic-counts ?topic ?n", "# INDEX", "no lines '# INDEX BEGIN' and '# INDEX END'"),
+])
+def test_a_query_file_with_a_bad_index_header_is_refused_in_one_line(tmp_path, header, body, message):
+    path = tmp_path / "mine.rq"
+    path.write_text(f"{header}\nSELECT ?claim WHERE {{\n{body}\n?claim ?p ?o }}\n", encoding="utf-8")
+    with pytest.raises(QueryError, match=message) as caught:
+        queries.load_query(str(path))
+    assert "\n" not in str(caught.value) and "mine.rq" in str(caught.value)

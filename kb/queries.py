@@ -301,9 +301,21 @@ def _listed(store, index, query: NamedQuery, bindings: dict, paging: dict) -> Se
     else:
         iris = index.topic_claims(given["topic"], given.get("from"), given.get("to"), limit=limit, offset=offset)
     text = INDEX_LINE.sub(lambda m: f"{m.group(1)}VALUES ?{variable} {{ }}  # LIST", query.text, count=1)
-    chunks = [iris[i:i + INDEX_CHUNK] for i in range(0, len(iris), INDEX_CHUNK)] or [[]]
+    if not iris:  # asked of the store with an empty VALUES block, Oxigraph may read every claim to find none
+        return SelectResult(_columns(text), [])
+    chunks = [iris[i:i + INDEX_CHUNK] for i in range(0, len(iris), INDEX_CHUNK)]
     results = [store.query_listed(text, variable, [URIRef(i) for i in chunk], bindings) for chunk in chunks]
     return SelectResult(results[0].variables, [row for r in results for row in r.rows])
+
+
+def _columns(text: str) -> list[str]:
+    """The columns of a SELECT query, as a store answers them: asked of an empty in-memory store."""
+    import pyoxigraph as ox
+
+    from .store import check_query
+
+    check_query(text)
+    return [v.value for v in ox.Store().query(text).variables]
 
 
 def _counted(store, index, query: NamedQuery, text: str, bindings: dict) -> SelectResult:

@@ -298,9 +298,10 @@ def indexed_cases(store) -> list[tuple[str, dict]]:
         if not given & {"speaker", "topic"}:
             cases.append((name, {}))
             continue
+        both = {"speaker", "topic"} <= given  # a speaker's claims on a topic: a few topics, fewer ranges
         for speaker in speakers if "speaker" in given else [None]:
-            for topic in topics if "topic" in given else [None]:
-                for since, until in RANGES:
+            for topic in (topics[:3] if both else topics) if "topic" in given else [None]:
+                for since, until in RANGES[:2] if both else RANGES:
                     values = {"speaker": speaker, "topic": topic, "from": since, "to": until}
                     cases.append((name, values))
                     cases += [(name, values | {"limit": "2", "offset": str(k)}) for k in (0, 1, 5)]
@@ -309,8 +310,14 @@ def indexed_cases(store) -> list[tuple[str, dict]]:
 
 def assert_indexed_queries_are_as_written(store) -> None:
     assert queries.side_index(store) is not None  # else both sides would be SPARQL
+    empty = 0
     for name, values in indexed_cases(store):
-        assert rows(store, name, use_index=True, **values) == rows(store, name, **values), (name, values)
+        query, given = queries.load_query(name), {k: v for k, v in values.items() if v}
+        indexed = queries.run(store, query, given, use_index=True)
+        written = queries.run(store, query, given, use_index=False)
+        assert (indexed.variables, indexed.rows) == (written.variables, written.rows), (name, values)
+        empty += not written.rows
+    assert empty  # some views hold no claim: the columns of an empty answer are the query's too
 
 
 def test_the_named_queries_give_the_same_rows_from_the_index_as_written_on_the_seeds(seeds, monkeypatch):

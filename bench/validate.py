@@ -1,6 +1,6 @@
-"""`kb validate` on a whole store: seconds per 100,000 claims, by number of worker processes.
+"""`kb validate` on a whole store: seconds per 100,000 claims, by SHACL engine and number of worker processes.
 
-    python bench/validate.py STORE_DIR --ontology ONTOLOGY_DIR [--jobs 1,2] [--json]
+    python bench/validate.py STORE_DIR --ontology ONTOLOGY_DIR [--jobs 1,2] [--engines pyshacl,turbo] [--json]
 
 Opens the store read-only (it is never written) and validates every
 document graph with the SHACL shapes of this checkout (ONTOLOGY_DIR gives
@@ -11,7 +11,10 @@ document graphs and validates them a chunk at a time.  For each number of
 workers it reports the wall-clock time, the time per 100,000 claims (issue
 5's target: 1M claims in under 10 minutes, so at most 60 s per 100,000),
 the CPU time of this process and of its workers, and the violations found
-(there should be none on a store that ingest wrote).
+(there should be none on a store that ingest wrote).  Each engine
+(``--engines``, as KB_SHACL_ENGINE / ``kb validate --shacl-engine``: pySHACL,
+the reference, and turbo, the package pyshacl-turbo) runs with each number of
+workers, in that order.
 """
 from __future__ import annotations
 
@@ -33,9 +36,13 @@ def _cpu(usage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(store_dir: Path, jobs: int) -> dict:
+def run(store_dir: Path, jobs: int, engine: str) -> dict:
     from kb import pipeline
     from kb.store import open_store
+    from kb.validate import engine as checked_engine
+
+    os.environ["KB_SHACL_ENGINE"] = engine  # as `kb validate --shacl-engine` does; the workers get it
+    checked_engine()
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
@@ -43,7 +50,7 @@ def run(store_dir: Path, jobs: int) -> dict:
         verdict = pipeline.check_store(store, jobs=jobs)
     wall = time.perf_counter() - started
     return {
-        "jobs": jobs, "wall_s": wall, "documents": verdict.documents, "claims": verdict.claims,
+        "engine": engine, "engine_version": _version(engine), "jobs": jobs, "wall_s": wall, "documents": verdict.documents, "claims": verdict.claims,
         "triples": verdict.triples, "violations": len(verdict.problems), "first_violations": verdict.problems[:3],
         "per_100k_claims_s": verdict.per_100k_claims(),
         # CPU of reading and validating, summed over the processes that did it; and of this process
@@ -53,11 +60,18 @@ def run(store_dir: Path, jobs: int) -> dict:
     }
 
 
+def _version(engine: str) -> str:
+    from importlib.metadata import version
+
+    return version({"pyshacl": "pyshacl", "turbo": "pyshacl-turbo"}[engine])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("store", type=Path, help="a store directory (opened read-only)")
     ap.add_argument("--ontology", type=Path, help="the ontology folder the store was ingested with")
     ap.add_argument("--jobs", default="1,2", help="comma-separated numbers of worker processes")
+    ap.add_argument("--engines", default="pyshacl,turbo", help="comma-separated SHACL engines (pyshacl, turbo)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-bench-validate-") as tmp:
@@ -66,14 +80,15 @@ def main() -> None:
             shutil.copytree(args.ontology, ontology)
             shutil.copy(ROOT / "ontology" / "shapes.ttl", ontology / "shapes.ttl")
             os.environ["KB_ONTOLOGY"] = str(ontology)
-        runs = [run(args.store, int(j)) for j in args.jobs.split(",")]
+        runs = [run(args.store, int(j), e) for e in args.engines.split(",") for j in args.jobs.split(",")]
     if args.json:
         print(json.dumps(runs, indent=2))
         return
-    print("| jobs | graphs | claims | triples | wall | s per 100k claims | CPU s per 100k claims | violations | load |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| engine | jobs | graphs | claims | triples | wall | s per 100k claims | CPU s per 100k claims | violations "
+          "| load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
-        print(f"| {r['jobs']} | {r['documents']:,} | {r['claims']:,} | {r['triples']:,} | {r['wall_s']:.1f} s | "
+        print(f"| {r['engine']} {r['engine_version']} | {r['jobs']} | {r['documents']:,} | {r['claims']:,} | {r['triples']:,} | {r['wall_s']:.1f} s | "
               f"{r['per_100k_claims_s']:.1f} | {r['cpu_per_100k_claims_s']:.1f} | "
               f"{r['violations']} | {' '.join(f'{x:.1f}' for x in r['load_average'])} |")
     print("(CPU: reading and validating, summed over the processes; load: the load average at the end)")

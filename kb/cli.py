@@ -50,8 +50,22 @@ store_option = click.option(
     help="The store: a directory (the embedded store), or a SPARQL server as sparql+http(s)://HOST/PATH/.")
 
 
+shacl_engine_option = click.option(
+    "--shacl-engine", metavar="pyshacl|turbo", default=None, show_default="$KB_SHACL_ENGINE, else pyshacl",
+    help="The SHACL engine that validates: pySHACL (the reference) or turbo (the package pyshacl-turbo, faster).")
+
+
 def _reader(store_dir: str):
     return open_store(store_dir, read_only=True)
+
+
+def _use_shacl_engine(name: str | None) -> None:
+    """--shacl-engine over $KB_SHACL_ENGINE (worker processes get it too), checked before any work."""
+    from .validate import engine
+
+    if name is not None:
+        os.environ["KB_SHACL_ENGINE"] = name
+    engine()
 
 
 @click.group(cls=KbGroup)
@@ -65,8 +79,10 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=True, help="A progress bar on a terminal.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=pipeline.DEFAULT_JOBS, show_default=True,
               help="Worker processes that read, extract and validate (a small batch runs in one).")
-def ingest(paths, store_dir, progress, jobs) -> None:
+@shacl_engine_option
+def ingest(paths, store_dir, progress, jobs, shacl_engine) -> None:
     """Read, extract, validate and store the files named and those under the folders named."""
+    _use_shacl_engine(shacl_engine)
     with open_store(store_dir) as store:
         report = pipeline.ingest(paths, store, progress=progress, jobs=jobs)
     for failure in report.failures:
@@ -160,8 +176,10 @@ def serve(store_dir, host, port, query_timeout, max_rows, max_query_length, max_
               help="Worker processes that read and validate the document graphs.")
 @click.option("--progress/--no-progress", default=True, help="A progress bar on a terminal.")
 @click.option("--timing", is_flag=True, help="Say on stderr how long it took, per 100,000 claims.")
-def validate(store_dir, jobs, progress, timing) -> None:
+@shacl_engine_option
+def validate(store_dir, jobs, progress, timing, shacl_engine) -> None:
     """Check every document graph in the store against the SHACL shapes."""
+    _use_shacl_engine(shacl_engine)
     with _reader(store_dir) as store:
         verdict = pipeline.check_store(store, jobs=jobs, progress=progress)
     for problem in verdict.problems:

@@ -34,3 +34,8 @@ def seeds_dir() -> Path:
 def default_store() -> str:
     """The store directory: $KB_STORE, else ./.kb/store in the working directory."""
     return os.environ.get("KB_STORE", str(Path.cwd() / ".kb" / "store"))
+
+
+def shacl_engine() -> str:
+    """The SHACL engine that validates: $KB_SHACL_ENGINE, 'pyshacl' (the default and the reference) or 'turbo'."""
+    return os.environ.get("KB_SHACL_ENGINE", "pyshacl").strip().lower() or "pyshacl"

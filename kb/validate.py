@@ -23,6 +23,18 @@ the same answer as validating each alone as long as no graph describes or
 points into another graph's nodes; a graph that does (two documents of the
 same name, an unlinked speaker described differently) is validated alone.
 
+Two engines run the same shapes (``KB_SHACL_ENGINE`` or ``--shacl-engine``):
+pySHACL, the default and the reference, and ``turbo`` (the PyPI package
+pyshacl-turbo, a SHACL engine in Rust with pySHACL's interface, the extra
+``kb[turbo]``).  Turbo validates one document per call (it costs more per
+claim on a larger graph), its data an in-memory Oxigraph store loaded from the
+document's triples as text -- no rdflib graph is built -- plus the same
+references and axioms, and the shapes an Oxigraph store too, compiled once:
+with the shapes as an rdflib graph and the data as a store, turbo 0.6.5
+takes a plain literal of the shapes ("telegram" of ``sh:in``) for another
+term than the same literal of the data, and rejects every document.  Both
+engines give the same lines (tests/test_shapes.py runs every case on each).
+
 pySHACL flips a process-wide rdflib setting while it runs: validate during
 ingest, not inside web requests.
 """
@@ -34,10 +46,12 @@ from typing import Sequence
 
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, SH
+from rdflib.namespace import PROV, RDF, SH, XSD
 
 from . import config, rdf
 from .errors import KbError
+
+ENGINES = ("pyshacl", "turbo")  # the first is the default and the reference
 
 _SHAPES: dict[tuple, Graph] = {}
 # the focus node of the checks across documents in shapes.ttl
@@ -54,6 +68,26 @@ class SparqlCheck:
 
 
 _SPLIT: dict[int, tuple[Graph, Graph, tuple[SparqlCheck, ...]]] = {}
+
+
+def engine() -> str:
+    """The SHACL engine that validates (kb.config.shacl_engine), checked: a KbError names what is wrong."""
+    name = config.shacl_engine()
+    if name not in ENGINES:
+        raise KbError(f"unknown SHACL engine {name!r} (KB_SHACL_ENGINE or --shacl-engine): "
+                      f"one of {', '.join(ENGINES)}")
+    if name == "turbo":
+        try:
+            import pyshacl_turbo  # noqa: F401
+        except ImportError:
+            raise KbError("the SHACL engine 'turbo' needs the package pyshacl-turbo "
+                          "(pip install 'kb[turbo]'); KB_SHACL_ENGINE=pyshacl uses pySHACL") from None
+    return name
+
+
+def reads_text() -> bool:
+    """Whether the engine validates a document from its triples as text alone, no rdflib graph needed (turbo)."""
+    return engine() == "turbo"
 
 
 def split_shapes(shapes: Graph) -> tuple[Graph, tuple[SparqlCheck, ...]]:
@@ -99,6 +133,12 @@ def run_sparql_checks(texts: Sequence[str], checks: Sequence[SparqlCheck]) -> li
     store = ox.Store()
     for text in texts:
         store.load(text, format=ox.RdfFormat.TURTLE)
+    return _sparql_checks_on(store, checks)
+
+
+def _sparql_checks_on(store, checks: Sequence[SparqlCheck]) -> list[tuple[SparqlCheck, URIRef]]:
+    import pyoxigraph as ox
+
     out = []
     for check in checks:
         try:
@@ -176,6 +216,10 @@ def validate_graphs(graphs: Sequence[Graph], texts: Sequence[str] | None = None)
 
     ``texts``, when given, are the graphs as kb.store.triples_text writes them (else written here).
     """
+    if engine() == "turbo":  # one graph per call, from its text
+        from .store import triples_text
+
+        return [_turbo(texts[i] if texts is not None else triples_text(g)).problems for i, g in enumerate(graphs)]
     together, alone = _independent(graphs)
     out: list[list[str]] = [[] for _ in graphs]
     text = (lambda i: texts[i]) if texts is not None else None
@@ -241,8 +285,14 @@ def _validate(graphs: Sequence[Graph], texts: Sequence[str] | None = None) -> li
     )
     if not isinstance(report, Graph):  # pySHACL could not run the shapes (a ValidationFailure)
         raise KbError(f"{rdf.SHAPES_FILE}: {report}")
-    if conforms:
-        return [sorted(problems) for problems in out]
+    if not conforms:
+        _read_report(report, out, lambda node: _owners(node, graphs),
+                     lambda i, value: graphs[i].value(value, PROV.wasDerivedFrom) or value)
+    return [sorted(problems) for problems in out]
+
+
+def _read_report(report: Graph, out: list[set[str]], owners, document_of) -> None:
+    """Add each violation of the report, as a line, to ``out[i]`` for each graph i that ``owners(node)`` names."""
     # Only the report's own results: those of nested shapes (sh:or) are sh:detail of them.
     results = [r for v in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(v, SH.result)
                if (r, SH.resultSeverity, SH.Violation) in report]
@@ -251,14 +301,125 @@ def _validate(graphs: Sequence[Graph], texts: Sequence[str] | None = None) -> li
         focus = report.value(result, SH.focusNode)
         if focus == ACROSS_DOCUMENTS:  # a check across documents: the node at fault is the value
             value = report.value(result, SH.value)
-            for i in _owners(value, graphs):
-                document = graphs[i].value(value, PROV.wasDerivedFrom) or value
-                out[i].add(_across(document, value, report.value(result, SH.resultMessage), report))
+            for i in owners(value):
+                out[i].add(_across(document_of(i, value), value, report.value(result, SH.resultMessage), report))
             continue
         line = describe(report, result)
-        for i in _owners(focus, graphs):
+        for i in owners(focus):
             out[i].add(line)
-    return [sorted(problems) for problems in out]
+
+
+# ---------------------------------------------------------------- turbo: one document per call, from its text
+
+@dataclass(frozen=True)
+class Checked:
+    """A document graph validated from its text: its violations (in plain words), claims and triples."""
+
+    problems: list[str]
+    claims: int
+    triples: int
+
+
+@dataclass(frozen=True)
+class _TurboShapes:
+    program: object  # pyshacl_turbo.CompiledShapes of the shapes, given as an Oxigraph store
+    checks: tuple[SparqlCheck, ...]
+    about: dict[str, str]  # IRI -> the ontology's triples about it, as N-Triples
+    axioms: str  # the ontology's axioms, as N-Triples
+    prefixes: tuple[tuple[str, str], ...]  # the shapes' prefixes, to name terms in the lines
+
+
+_TURBO: list[tuple[Graph, Graph, _TurboShapes]] = []  # (shapes graph, ontology, what turbo needs), the latest only
+
+
+def _turbo_shapes() -> _TurboShapes:
+    import pyoxigraph as ox
+    import pyshacl_turbo
+
+    from .store import triples_text
+
+    shapes_all, ontology = shapes_graph(), rdf.ontology_graph()
+    if _TURBO and _TURBO[0][0] is shapes_all and _TURBO[0][1] is ontology:
+        return _TURBO[0][2]
+    shapes, checks = split_shapes(shapes_all)
+    store = ox.Store()
+    store.load(shapes.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES)
+    try:
+        program = pyshacl_turbo.compile_shapes(store)
+    except Exception as exc:  # noqa: BLE001 - the engine's own failure, whatever its class, in one line
+        raise KbError(f"{rdf.SHAPES_FILE}: the SHACL engine 'turbo' cannot run the shapes: {exc}") from None
+    about: dict[str, list] = {}
+    for triple in ontology:
+        if isinstance(triple[0], URIRef):
+            about.setdefault(str(triple[0]), []).append(triple)
+    compiled = _TurboShapes(program, checks, {iri: triples_text(ts) for iri, ts in about.items()},
+                            triples_text(ontology_axioms(ontology)),
+                            tuple((p, str(ns)) for p, ns in shapes_all.namespaces()))
+    _TURBO[:] = [(shapes_all, ontology, compiled)]
+    return compiled
+
+
+_MENTIONED = "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isIRI(?o)) }"  # what the references are about
+
+
+def validate_texts(texts: Sequence[str]) -> list[Checked]:
+    """Each document graph, given as text (N-Triples, or Turtle as kb.store.triples_text writes it), validated alone.
+
+    With turbo no rdflib graph is built; with pySHACL each text is parsed into one first.
+    """
+    if engine() == "turbo":
+        return [_turbo(text) for text in texts]
+    out = []
+    for text in texts:
+        graph = rdf.new_graph()
+        graph.parse(data=text, format="turtle")
+        claims = len(set(graph.subjects(RDF.type, rdf.SCHEMA.Claim)))
+        out.append(Checked(validate_graphs([graph], [text])[0], claims, len(graph)))
+    return out
+
+
+def _turbo(text: str) -> Checked:
+    """One document graph, as text, validated by turbo."""
+    import pyoxigraph as ox
+
+    shapes = _turbo_shapes()
+    data = ox.Store()
+    try:
+        data.load(text, format=ox.RdfFormat.TURTLE)
+    except SyntaxError as exc:
+        raise KbError(f"a document graph is not valid RDF: {exc}") from None
+    triples = len(data)
+    claim_type = (ox.NamedNode(str(RDF.type)), ox.NamedNode(str(rdf.SCHEMA.Claim)))
+    claims = sum(1 for _ in data.quads_for_pattern(None, *claim_type))
+    mentioned = (answer["o"].value for answer in data.query(_MENTIONED))
+    data.load("\n".join([*(shapes.about[iri] for iri in mentioned if iri in shapes.about), shapes.axioms]),
+              format=ox.RdfFormat.TURTLE)
+    out: list[set[str]] = [set()]
+
+    def document_of(_, value):
+        quad = next(iter(data.quads_for_pattern(ox.NamedNode(str(value)), ox.NamedNode(str(PROV.wasDerivedFrom)),
+                                                None)), None)
+        return URIRef(quad.object.value) if quad is not None and isinstance(quad.object, ox.NamedNode) else value
+
+    for check, value in _sparql_checks_on(data, shapes.checks):
+        out[0].add(_across(document_of(0, value), value, check.message, _names(shapes.prefixes)))
+    try:
+        conforms, report, _ = shapes.program.validate(data, allow_warnings=True)
+    except Exception as exc:  # noqa: BLE001 - the engine's own failure, whatever its class, in one line
+        raise KbError(f"{rdf.SHAPES_FILE}: the SHACL engine 'turbo' failed: {exc}") from None
+    if not conforms:
+        for prefix, namespace in shapes.prefixes:
+            report.bind(prefix, namespace, override=True)
+        _read_report(report, out, lambda node: [0], document_of)
+    return Checked(sorted(out[0]), claims, triples)
+
+
+def _names(prefixes: Sequence[tuple[str, str]]) -> Graph:
+    """An empty graph that knows these prefixes, to name terms by."""
+    names = Graph()
+    for prefix, namespace in prefixes:
+        names.bind(prefix, namespace, override=True)
+    return names
 
 
 def _across(document, value, message, names: Graph) -> str:
@@ -323,5 +484,6 @@ def _shown(value, report: Graph) -> str:
     if isinstance(value, Literal):
         text = str(value)
         shown = repr(text if len(text) <= 60 else text[:57] + "...")
-        return shown + (f"^^{_short(value.datatype, report)}" if value.datatype else "")
+        plain = value.datatype in (None, XSD.string)  # the same literal in RDF 1.1; engines write it either way
+        return shown + ("" if plain else f"^^{_short(value.datatype, report)}")
     return _short(value, report)

@@ -4,6 +4,9 @@ Each case takes a conforming document graph built by kb.rdf, breaks one
 thing, and names the violation it must produce, as validate_graph words it:
 '<focus>: <path>: <message>'.  Speakers and topics come from the small files
 in tests/data/shapes/ (which hold a concept of another scheme as well).
+
+Every case runs on both SHACL engines (kb.validate.ENGINES: pySHACL, the
+reference, and turbo), which must give the same lines.
 """
 from __future__ import annotations
 
@@ -26,6 +29,22 @@ REAL_ONTOLOGY = config.PROJECT_DIR / "ontology"
 TEXT = "Lavrov said the New START treaty expires soon.\nThe talks went well.\n"
 WORDS = "the New START treaty expires soon"
 NAME = "001_lavrov.txt"
+
+
+@pytest.fixture(params=validate.ENGINES)
+def engine(request, monkeypatch) -> str:
+    """The test runs once on each SHACL engine."""
+    monkeypatch.setenv("KB_SHACL_ENGINE", request.param)
+    return request.param
+
+
+def on_each_engine(monkeypatch, validation) -> dict[str, object]:
+    """What ``validation()`` gives on each engine."""
+    out = {}
+    for name in validate.ENGINES:
+        monkeypatch.setenv("KB_SHACL_ENGINE", name)
+        out[name] = validation()
+    return out
 
 
 def good_graph() -> Graph:
@@ -190,7 +209,9 @@ def expected_prefix(g: Graph, whose: str, path: str | None, message: str) -> str
     return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 
 
-def test_the_good_claim_conforms():
+def test_the_good_claim_conforms(engine):
+    """On each engine: turbo 0.6.5 given the shapes as an rdflib graph and the data as an Oxigraph store
+    rejects this document ('telegram' not in sh:in ("telegram" "article"))."""
     g = good_graph()
     before = set(g)
     assert validate.validate_graph(g) == []
@@ -198,25 +219,29 @@ def test_the_good_claim_conforms():
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_broken_claim_is_rejected_by_its_rule(case):
+def test_a_broken_claim_is_rejected_by_its_rule(case, monkeypatch):
+    """By its rule, and in the same lines on both engines."""
     breaks, whose, path, message = CASES[case]
     g = good_graph()
     breaks(g, claim_of(g))
-    violations = validate.validate_graph(g)
+    lines = on_each_engine(monkeypatch, lambda: validate.validate_graph(g))
     prefix = expected_prefix(g, whose, path, message)
-    assert any(v.startswith(prefix) for v in violations), violations
+    assert any(v.startswith(prefix) for v in lines["pyshacl"]), lines
+    assert lines["turbo"] == lines["pyshacl"]
 
 
-def test_a_blank_node_claim_is_rejected():
+def test_a_blank_node_claim_is_rejected(monkeypatch):
     g = good_graph()
     c = claim_of(g)
     b = BNode()
     for p, o in list(g.predicate_objects(c)):
         g.add((b, p, o))
-    assert "a blank node: Value is not of Node Kind sh:IRI" in validate.validate_graph(g)
+    lines = on_each_engine(monkeypatch, lambda: validate.validate_graph(g))
+    assert "a blank node: a claim must be named by an IRI, not a blank node" in lines["pyshacl"]
+    assert lines["turbo"] == lines["pyshacl"]
 
 
-def test_violations_are_one_line_each_and_show_the_value():
+def test_violations_are_one_line_each_and_show_the_value(engine):
     g = good_graph()
     set_(g, claim_of(g), KB.statedOn, Literal("2025-05-28"))
     (violation,) = validate.validate_graph(g)
@@ -224,7 +249,7 @@ def test_violations_are_one_line_each_and_show_the_value():
     assert violation.endswith("(got '2025-05-28')")
 
 
-def test_the_scheme_follows_the_base(monkeypatch):
+def test_the_scheme_follows_the_base(monkeypatch, engine):
     """shapes.ttl names the topic scheme by a relative IRI, resolved against the base."""
     monkeypatch.setenv("KB_BASE", "https://example.net/kb/")
     g = good_graph()
@@ -238,7 +263,7 @@ def test_shapes_are_parsed_once():
     assert validate.shapes_graph() is validate.shapes_graph()
 
 
-def test_the_real_speakers_and_topics_conform(monkeypatch):
+def test_the_real_speakers_and_topics_conform(monkeypatch, engine):
     """Every speaker of ontology/speakers.ttl has one name; every topic a label and the scheme."""
     monkeypatch.setenv("KB_ONTOLOGY", str(REAL_ONTOLOGY))
     ontology = rdf.ontology_graph()
@@ -307,3 +332,69 @@ def test_the_checks_across_documents_are_not_left_to_pyshacl():
 
     assert len(checks) == 4 and not list(shapes.triples((validate.ACROSS_DOCUMENTS, SH.sparql, None)))
     assert validate.split_shapes(validate.shapes_graph())[0] is shapes  # split once
+
+
+# ---------------------------------------------------------------- the engines
+
+def test_a_document_as_text_is_validated_alone(engine):
+    """validate_texts, which `kb validate` uses on turbo: no rdflib graph, the same lines as validate_graph."""
+    from kb.store import triples_text
+
+    good, bad = good_graph(), good_graph()
+    CASES["words not at the offsets"][0](bad, claim_of(bad))
+    set_(bad, rdf.document_iri(NAME), KB.documentKind, Literal("pdf"))
+    checked = validate.validate_texts([triples_text(good), good.serialize(format="nt"), triples_text(bad)])
+    assert [c.problems for c in checked] == [[], [], validate.validate_graph(bad)]
+    assert len(checked[2].problems) == 2
+    assert [(c.claims, c.triples) for c in checked] == [(1, len(good))] * 2 + [(1, len(bad))]
+
+
+def test_a_store_is_validated_alike_by_both_engines(monkeypatch, tmp_path):
+    """`kb validate`'s path (pipeline.check_store on an embedded store): the same violations and counts."""
+    from kb import pipeline
+    from kb.store import EmbeddedStore
+
+    good, bad = good_graph(), good_graph()
+    set_(bad, rdf.document_iri(NAME), KB.sha256, Literal("abc"))
+    with EmbeddedStore.open(tmp_path / "store") as store:
+        store.replace_document(rdf.document_iri(NAME), good)
+        store.replace_document(URIRef(str(rdf.document_iri(NAME)) + "-copy"), bad)  # written past validation
+        verdicts = on_each_engine(monkeypatch, lambda: pipeline.check_store(store))
+    assert [p.split(": ", 1)[0] for p in verdicts["pyshacl"].problems] == [str(rdf.document_iri(NAME)) + "-copy"]
+    assert verdicts["turbo"].problems == verdicts["pyshacl"].problems
+    assert {(v.documents, v.claims, v.triples) for v in verdicts.values()} == {(2, 2, len(good) + len(bad))}
+
+
+def test_an_unknown_engine_is_one_clear_error(monkeypatch):
+    from kb.errors import KbError
+
+    monkeypatch.setenv("KB_SHACL_ENGINE", "jena")
+    with pytest.raises(KbError, match="unknown SHACL engine 'jena'.*pyshacl, turbo"):
+        validate.validate_graph(good_graph())
+
+
+def test_turbo_not_installed_is_one_clear_error(monkeypatch):
+    import sys
+
+    from kb.errors import KbError
+
+    monkeypatch.setenv("KB_SHACL_ENGINE", "turbo")
+    monkeypatch.setitem(sys.modules, "pyshacl_turbo", None)  # what an import finds when it is not installed
+    with pytest.raises(KbError, match=r"needs the package pyshacl-turbo \(pip install 'kb\[turbo\]'\)"):
+        validate.validate_graph(good_graph())
+
+
+@pytest.mark.parametrize("command", ["validate", "ingest"])
+def test_the_commands_refuse_an_unknown_engine_in_one_line(command, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    # the option sets $KB_SHACL_ENGINE for the worker processes: set here, so that it is undone after the test
+    monkeypatch.setenv("KB_SHACL_ENGINE", "pyshacl")
+    args = [command, "--shacl-engine", "jena", "--store", str(tmp_path / "store")]
+    result = CliRunner().invoke(main, args + ([str(tmp_path)] if command == "ingest" else []))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "kb: error: unknown SHACL engine 'jena' (KB_SHACL_ENGINE or --shacl-engine): one of pyshacl, turbo"]
+    assert not (tmp_path / "store").exists()  # refused before the store was opened

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -445,10 +446,17 @@ def _boolean(value: bool, fmt: str) -> str:
 # ---------------------------------------------------------------- export and stats
 
 def prefixes() -> dict[str, str]:
-    """The prefixes declared in ontology/kb.ttl, for Turtle and TriG output."""
+    """The prefixes declared in ontology/kb.ttl, for Turtle and TriG output (the file read once per
+    version of it: reading it took longer than writing a small answer)."""
+    path = config.ontology_dir() / "kb.ttl"
+    return dict(_prefixes(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _prefixes(path: Path, version: int) -> tuple:
     g = Graph(bind_namespaces="none")
-    g.parse(config.ontology_dir() / "kb.ttl", format="turtle")
-    return {prefix: str(ns) for prefix, ns in g.namespaces()}
+    g.parse(path, format="turtle")
+    return tuple((prefix, str(ns)) for prefix, ns in g.namespaces())
 
 
 def export(store, fileobj, fmt: str = "turtle", speaker: str | None = None,

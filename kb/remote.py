@@ -41,7 +41,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 from .errors import QueryError, StoreError
-from .store import FORMATS, SelectResult, check_query, fill_list, from_ox, one_line, ontology_graph_iri, to_ox
+from .store import (FORMATS, GraphResult, SelectResult, check_query, fill_list, from_ox, one_line,
+                    ontology_graph_iri, to_ox)
 
 SCHEMES = ("sparql+http://", "sparql+https://")
 TIMEOUT = float(os.environ.get("KB_STORE_TIMEOUT", "300"))  # seconds per HTTP request
@@ -174,16 +175,16 @@ class RemoteStore:
             yield from ox.parse(response, format=ox.RdfFormat.N_TRIPLES)
 
     def query(self, sparql: str, bindings: Mapping[str, object] | None = None):
-        """SELECT -> SelectResult, CONSTRUCT/DESCRIBE -> Graph, ASK -> bool, as EmbeddedStore.query."""
+        """SELECT -> SelectResult, CONSTRUCT/DESCRIBE -> GraphResult (an rdflib Graph), ASK -> bool,
+        as EmbeddedStore.query."""
         check_query(sparql)
         text = bind(sparql, bindings or {})
         kind = _query_form(text)
         if kind in ("CONSTRUCT", "DESCRIBE"):
-            out = Graph()
+            # the server's N-Triples read by pyoxigraph, kept as its triples until read as rdflib
+            # (kb.store.GraphResult); its blank node labels kept, one answer's distinct as sent
             with self._post_query(text, "application/n-triples") as response:
-                for t in ox.parse(response, format=ox.RdfFormat.N_TRIPLES):
-                    out.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
-            return out
+                return GraphResult(q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES))
         with self._post_query(text, "application/sparql-results+json") as response:
             answer = json.load(response)
         if "boolean" in answer:

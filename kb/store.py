@@ -24,13 +24,17 @@ reindex`` (``EmbeddedStore.reindex``) rebuilds the index from the store.
 Queries run with the union of all graphs as the default graph; parameters
 are bound as typed terms through Oxigraph's ``substitutions`` and never
 pasted into the query text.  Queries that use SERVICE are refused before
-they reach the store.
+they reach the store.  A CONSTRUCT or DESCRIBE answer is a ``GraphResult``:
+an rdflib Graph that keeps Oxigraph's triples as they came until something
+reads it as rdflib, so that writing it out (``kb query --format turtle``,
+``kb export --speaker``) is pyoxigraph's work alone.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import gc
+import io
 import re
 import sqlite3
 import threading
@@ -44,6 +48,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.stores.memory import Memory
 
 from . import config, fts
 from .errors import QueryError, StoreError
@@ -55,6 +60,8 @@ FORMATS = {
     "nq": ox.RdfFormat.N_QUADS,
     "jsonld": ox.RdfFormat.JSON_LD,
 }
+# what a graph (a query's answer) can be written as: FORMATS and RDF/XML
+WRITE_FORMATS = {**FORMATS, "rdfxml": ox.RdfFormat.RDF_XML}
 
 
 def ontology_graph_iri() -> str:
@@ -67,6 +74,106 @@ class SelectResult:
 
     variables: list[str]
     rows: list[tuple]
+
+
+class _PendingMemory(Memory):
+    """rdflib's in-memory store, filled from a list of pyoxigraph triples the first time
+    anything reads or writes it (GraphResult's store)."""
+
+    def __init__(self, triples: list):
+        super().__init__()
+        self.pending: list | None = triples
+        self.owner = None  # the GraphResult, the context its triples are added to
+        self._distinct: int | None = None
+
+    def fill(self) -> None:
+        triples, self.pending = self.pending, None
+        if triples is None:
+            return
+        add, context, iris = super().add, self.owner, {}
+
+        def term(value):  # an IRI made an rdflib term once per answer: predicates repeat
+            if isinstance(value, ox.NamedNode):
+                found = iris.get(value.value)
+                if found is None:
+                    found = iris[value.value] = URIRef(value.value)
+                return found
+            return from_ox(value)
+
+        for t in triples:
+            add((term(t.subject), term(t.predicate), term(t.object)), context, False)
+
+    def distinct(self) -> int:
+        """How many different triples are pending (what rdflib's len would say), counted once."""
+        if self._distinct is None:
+            self._distinct = len(set(self.pending))
+        return self._distinct
+
+    def add(self, *args, **kwargs):
+        self.fill()
+        return super().add(*args, **kwargs)
+
+    def remove(self, *args, **kwargs):
+        self.fill()
+        return super().remove(*args, **kwargs)
+
+    def triples(self, *args, **kwargs):
+        self.fill()
+        return super().triples(*args, **kwargs)
+
+    def contexts(self, *args, **kwargs):
+        self.fill()
+        return super().contexts(*args, **kwargs)
+
+    def add_graph(self, *args, **kwargs):
+        self.fill()
+        return super().add_graph(*args, **kwargs)
+
+    def remove_graph(self, *args, **kwargs):
+        self.fill()
+        return super().remove_graph(*args, **kwargs)
+
+    def __len__(self, context=None) -> int:
+        if self.pending is not None and (context is None or context is self.owner):
+            return self.distinct()
+        return super().__len__(context)
+
+
+class GraphResult(Graph):
+    """The answer to a CONSTRUCT or DESCRIBE query: an rdflib Graph whose triples stay
+    Oxigraph's (one list of ``pyoxigraph.Triple``, read once from the answer) until
+    something reads it as an rdflib graph, which converts them then, once.
+
+    ``write`` and ``serialized`` serialize the answer with pyoxigraph, without that
+    conversion while nothing has asked for it: ``kb query --format turtle``, ``kb export
+    --speaker`` and whatever only writes the answer out never build rdflib terms.
+    Everything else (``len``, iteration, ``value``, ``+=``, ``isomorphic`` …) is
+    rdflib's Graph, as ``store.query`` returned before.
+    """
+
+    def __init__(self, triples: Iterable = ()):  # (): rdflib's set operations make an empty one
+        store = _PendingMemory(list(triples))
+        super().__init__(store=store)
+        store.owner = self
+        self._pending = store
+
+    def oxigraph_triples(self) -> list:
+        """The answer's triples as pyoxigraph triples: those read from the store while no one has
+        read the graph as rdflib (then maybe with duplicates, which serialize as one), else
+        the rdflib graph's, converted (its blank nodes kept apart)."""
+        if self._pending.pending is not None:
+            return self._pending.pending
+        bnodes: dict = {}
+        return [ox.Triple(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in self]
+
+    def write(self, fileobj: BinaryIO, format: str = "turtle", prefixes: Mapping[str, str] | None = None) -> None:
+        """Serialize with pyoxigraph in one of WRITE_FORMATS (in a dataset format, as the default graph)."""
+        write_triples(self.oxigraph_triples(), fileobj, format, prefixes)
+
+    def serialized(self, format: str = "turtle", prefixes: Mapping[str, str] | None = None) -> bytes:
+        out = io.BytesIO()
+        self.write(out, format, prefixes)
+        return out.getvalue()
 
 
 # ---------------------------------------------------------------- terms
@@ -125,6 +232,40 @@ def check_query(sparql: str) -> None:
         raise QueryError(f"not a valid SPARQL query: {one_line(exc)}") from None
     if _uses_service(parsed):
         raise QueryError("SERVICE is not allowed: queries run on the local store only")
+
+
+_SERVICE_WORD = re.compile(r"service", re.IGNORECASE)  # IGNORECASE folds ſ, K, ı too: more hits, never fewer
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _codepoint(match: re.Match) -> str:
+    try:
+        return chr(int(match.group(1) or match.group(2), 16))
+    except ValueError:  # beyond Unicode: left as written
+        return match.group()
+
+
+# the brackets a query may open and skip check_query's parse (the named queries open up to 52,
+# and a VALUES block or two more)
+MAX_OPENINGS = 64
+
+
+def needs_check(sparql: str) -> bool:
+    """Whether the endpoint must run check_query on ``sparql`` before the store's parser reads it.
+
+    Not when the text (after SPARQL's codepoint escapes, ``\\u0043``) has no word 'service' in any
+    case anywhere, in strings, IRIs and comments too (a SERVICE clause begins with the keyword),
+    no ``<<`` (RDF 1.2 triple terms: rdflib's parser refuses them, Oxigraph's took more than a
+    minute on 200 nested ones) and at most MAX_OPENINGS of ``{ ( [`` in all, so nested no deeper
+    (Oxigraph's parser crashed its process at 5,000 nested braces and took a second for 80
+    nested blank nodes or lists; rdflib's refuses deep nesting).  Then check_query would find
+    nothing to refuse, and its parse, 10 to 30 ms with rdflib's parser for a text never seen
+    before, is saved.
+    """
+    text = _CODEPOINT.sub(_codepoint, sparql)
+    if _SERVICE_WORD.search(text) or "<<" in text:
+        return True
+    return text.count("{") + text.count("(") + text.count("[") > MAX_OPENINGS
 
 
 def _uses_service(node) -> bool:
@@ -442,8 +583,9 @@ class EmbeddedStore:
     def query(self, sparql: str, bindings: Mapping[str, object] | None = None):
         """Run a query over the union of all graphs.
 
-        Returns a ``SelectResult`` for SELECT, an rdflib ``Graph`` for CONSTRUCT
-        and DESCRIBE, a bool for ASK.  ``bindings`` maps variable names to rdflib
+        Returns a ``SelectResult`` for SELECT, a ``GraphResult`` (an rdflib Graph
+        that keeps Oxigraph's triples until read as one) for CONSTRUCT and
+        DESCRIBE, a bool for ASK.  ``bindings`` maps variable names to rdflib
         or pyoxigraph terms; Oxigraph requires each bound variable to be one of
         the SELECT's projected variables.
         """
@@ -471,10 +613,7 @@ class EmbeddedStore:
             if isinstance(result, ox.QueryBoolean):
                 return bool(result)
             if isinstance(result, ox.QueryTriples):
-                out = Graph()
-                for t in result:
-                    out.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))
-                return out
+                return GraphResult(result)
             variables = [v.value for v in result.variables]
             rows = [tuple(from_ox(term) for term in solution) for solution in result]
             return SelectResult(variables, rows)
@@ -508,15 +647,27 @@ class EmbeddedStore:
 
 def write_graph(graph: Graph, fileobj: BinaryIO, format: str = "turtle",
                 prefixes: Mapping[str, str] | None = None) -> None:
-    """Serialize an rdflib graph in one of FORMATS (in a dataset format, as its default graph)."""
-    if format not in FORMATS:
-        raise QueryError(f"unknown format {format!r} (one of: {', '.join(FORMATS)})")
-    rdf_format = FORMATS[format]
+    """Serialize an rdflib graph (or any iterable of rdflib triples) in one of WRITE_FORMATS (in a
+    dataset format, as its default graph); a query's answer (GraphResult) without rdflib terms."""
+    if isinstance(graph, GraphResult):
+        graph.write(fileobj, format, prefixes)
+        return
     bnodes: dict = {}
-    make = ox.Quad if rdf_format.supports_datasets else ox.Triple
-    statements = (make(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in graph)
-    prefixes = dict(prefixes or {}) if format in ("turtle", "trig") else None
-    ox.serialize(statements, fileobj, rdf_format, prefixes=prefixes)
+    write_triples((ox.Triple(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in graph),
+                  fileobj, format, prefixes)
+
+
+def write_triples(triples: Iterable, fileobj: BinaryIO, format: str = "turtle",
+                  prefixes: Mapping[str, str] | None = None) -> None:
+    """Serialize pyoxigraph triples with pyoxigraph in one of WRITE_FORMATS (in a dataset format,
+    as the default graph); ``prefixes`` for Turtle, TriG and RDF/XML."""
+    if format not in WRITE_FORMATS:
+        raise QueryError(f"unknown format {format!r} (one of: {', '.join(WRITE_FORMATS)})")
+    rdf_format = WRITE_FORMATS[format]
+    if rdf_format.supports_datasets:
+        triples = (ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    prefixes = dict(prefixes or {}) if format in ("turtle", "trig", "rdfxml") else None
+    ox.serialize(triples, fileobj, rdf_format, prefixes=prefixes)
 
 
 # ---------------------------------------------------------------- choosing the backend

@@ -1,7 +1,8 @@
 """The SPARQL 1.1 Protocol endpoint, /sparql: read-only, with limits.
 
 Each query is checked here first (SERVICE is refused, kb.store.check_query,
-so nothing leaves the server), then runs in a worker process of
+so nothing leaves the server; a text without the word 'service' and without
+deep nesting skips that parse, kb.store.needs_check), then runs in a worker process of
 kb.querypool with the configured time-out and cap on rows.  Without
 ``default-graph-uri`` / ``named-graph-uri`` the default graph is the union of
 the store's graphs, as for ``kb query``.  Updates are refused with 403,
@@ -25,7 +26,7 @@ from .. import config, updates
 from ..errors import QueryError
 from ..querypool import GRAPH_FORMATS, QueryPool, QueryTimeout
 from ..remote import Forwarder, is_remote
-from ..store import check_query
+from ..store import check_query, needs_check
 from . import protocol
 
 bp = Blueprint("sparql", __name__)
@@ -86,7 +87,8 @@ def run_query(op: protocol.Operation) -> Response:
     if len(op.text) > settings["MAX_QUERY_LENGTH"]:
         return _error(413, f"the query is longer than {settings['MAX_QUERY_LENGTH']} characters")
     try:
-        check_query(op.text)
+        if needs_check(op.text):  # else it cannot hold SERVICE, nor nest deep: the store's parser reads it alone
+            check_query(op.text)
     except QueryError as exc:
         return _error(400, str(exc))
     formats = protocol.negotiate(request, op.params)
@@ -108,6 +110,11 @@ def run_query(op: protocol.Operation) -> Response:
     except QueryTimeout:
         return _error(503, f"the query ran longer than {timeout:g} s and was stopped "
                            "(the time-out is set by `kb serve --query-timeout`)")
+    if answer.status == 400:  # malformed: the message of check_query's parser when it says so too, as always
+        try:
+            check_query(op.text)
+        except QueryError as exc:
+            return _error(400, str(exc))
     if answer.status >= 400:  # an error of the worker: one line, as every error here
         return _error(answer.status, answer.body.decode("utf-8", errors="replace"))
     response = Response(answer.body, status=answer.status, content_type=answer.media_type)

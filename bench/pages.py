@@ -1,6 +1,7 @@
 """Time every browsing page on a store, through Flask's test client.
 
-    python bench/pages.py STORE [--runs 20] [--seed 1] [--fresh] [--sparql-only] [--only TEXT] [--no-exports]
+    python bench/pages.py STORE [--runs 20] [--seed 1] [--fresh] [--sparql-only | --without-index | --side-by-side]
+                          [--only TEXT] [--no-exports] [--list-chunk N]
 
 STORE is a store made by ``kb ingest`` (for a large one: ``python
 bench/generate.py OUT --claims 20000``, then ``KB_ONTOLOGY=OUT/ontology kb
@@ -16,10 +17,23 @@ every request.  ``--sparql-only`` marks the store's side index incomplete
 for the run (and complete again after it), so that the pages answer from
 the named queries alone, as they do on a store without an index; it opens
 the index for writing, so run it on a copy of a store nobody else uses.
-``--only TEXT`` times only the pages whose name holds TEXT ('/' for home,
-speakers and topics); ``--no-exports`` leaves out the two pages that export
-every claim of the busiest speaker or topic (minutes each at a million
-claims).  The store's totals come from its side index when it has one.
+``--without-index`` gives the same pages without writing anything: this
+process does not open the side index at all (the search page then answers
+by SPARQL too).  ``--side-by-side`` asks each URL twice in a row, with the
+index and without it (as ``--without-index``), and gives both timings and
+their ratio: on a shared machine whose load changes, the two sides see the
+same load.  ``--only TEXT`` times only the pages whose name holds TEXT
+('/' for home, speakers and topics; 'every claim' for the whole-view
+exports); ``--no-exports`` leaves out the pages that export every claim of
+a speaker's or topic's view (any one as JSON; the busiest as JSON and
+CSV, cut at the server's cap of 10,000 rows).  ``--list-chunk N`` sets how
+many claims the exports read from the side index give to one query
+(kb.queries.INDEX_CHUNK).  The store's totals come from its side index
+when it has one.
+
+The whole-view exports with and without the index, as in bench/RESULTS.md:
+
+    python bench/pages.py STORE --runs 20 --only "every claim" --side-by-side
 """
 from __future__ import annotations
 
@@ -86,8 +100,12 @@ def pages(s: dict[str, list[str]]) -> dict[str, callable]:
         "topic (busiest), date range": lambda r: f"{r.choice(s['busy_topic'])}?{date_range(r)}",
         "claim": lambda r: r.choice(s["claim"]),
         "document": lambda r: r.choice(s["document"]),
+        "speaker (any) as JSON, every claim": lambda r: f"{r.choice(s['speaker'])}?format=json",
+        "topic (any) as JSON, every claim": lambda r: f"{r.choice(s['topic'])}?format=json",
         "speaker (busiest) as JSON, every claim": lambda r: f"{r.choice(s['busy_speaker'])}?format=json",
+        "speaker (busiest) as CSV, every claim": lambda r: f"{r.choice(s['busy_speaker'])}?format=csv",
         "topic (busiest) as JSON, every claim": lambda r: f"{r.choice(s['busy_topic'])}?format=json",
+        "topic (busiest) as CSV, every claim": lambda r: f"{r.choice(s['busy_topic'])}?format=csv",
     }
 
 
@@ -98,12 +116,30 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fresh", action="store_true", help="every request as the first after a write")
     ap.add_argument("--sparql-only", action="store_true", help="the pages without the side index")
+    ap.add_argument("--without-index", action="store_true",
+                    help="the pages without the side index, which this process does not open (nothing written)")
+    ap.add_argument("--side-by-side", action="store_true", help="each URL with and then without the side index")
+    ap.add_argument("--list-chunk", type=int, default=None, help="claims per query of the exports read from the index")
     ap.add_argument("--only", default="", help="only the pages whose name holds this text")
     ap.add_argument("--no-exports", action="store_true", help="without the pages that export every claim")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from kb import fts
 
+    if args.without_index or args.side_by_side:
+        from kb.store import EmbeddedStore
+
+        opened = EmbeddedStore.search_index
+
+        def search_index(store):  # the store's own, unless this process is told to leave it out
+            if INDEX_LEFT_OUT[0]:
+                raise fts.IndexMissing(store.path, "left out by bench/pages.py")
+            return opened(store)
+        EmbeddedStore.search_index = search_index
+        INDEX_LEFT_OUT[0] = args.without_index
+    if args.list_chunk:
+        from kb import queries as kb_queries
+        kb_queries.INDEX_CHUNK = args.list_chunk
     if args.sparql_only:
         with fts.SearchIndex.open(args.store) as index:
             index.set_complete(False)
@@ -113,6 +149,20 @@ def main() -> None:
         if args.sparql_only:
             with fts.SearchIndex.open(args.store) as index:
                 index.set_complete(True)
+
+
+INDEX_LEFT_OUT = [False]  # --without-index, and the second request of each pair with --side-by-side
+
+
+def timed(client, url: str) -> float:
+    """Milliseconds of one request, its body read whole; a status other than 200 stops the run."""
+    started = time.perf_counter()
+    response = client.get(url, headers={"Accept": BROWSER})
+    response.get_data()
+    took = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: {response.status_code}")
+    return took
 
 
 def run(args) -> None:
@@ -137,27 +187,41 @@ def run(args) -> None:
     print(f"store: {totals['claims']} claims, {totals['speakers']} speakers, {totals['topics']} topics, "
           f"{totals['documents']} documents; {args.runs} runs per page"
           f"{'; every request as the first after a write' if args.fresh else ''}"
-          f"{'; without the side index' if args.sparql_only else ''}; "
+          f"{'; without the side index' if args.sparql_only or args.without_index else ''}"
+          f"{'; each URL with and without the side index' if args.side_by_side else ''}"
+          f"{f'; {args.list_chunk} claims per listed query' if args.list_chunk else ''}; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print("| page | p50 ms | p95 ms | max ms |")
-    print("| --- | ---: | ---: | ---: |")
+    if args.side_by_side:
+        print("| page | index p50 ms | index p95 ms | without p50 ms | without p95 ms | p95 without / with |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    else:
+        print("| page | p50 ms | p95 ms | max ms |")
+        print("| --- | ---: | ---: | ---: |")
     for name, make in pages(samples(client, base)).items():
         if args.only not in name or (args.no_exports and "every claim" in name):
             continue
         client.get(make(rng), headers={"Accept": BROWSER})  # warm-up
-        times = []
-        for _ in range(args.runs):
+        times, without = [], []
+        for n in range(args.runs):
             url = make(rng)
-            if args.fresh:
-                app.extensions.pop("kb_whole_store", None)
-            started = time.perf_counter()
-            response = client.get(url, headers={"Accept": BROWSER})
-            response.get_data()
-            times.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise SystemExit(f"{url}: {response.status_code}")
-        print(f"| {name} | {statistics.median(times):,.0f} | {percentile(times, 0.95):,.0f} | {max(times):,.0f} |",
-              flush=True)
+            # with --side-by-side, the side that goes first alternates (the second finds the store warmer)
+            for left_out in ((False, True) if n % 2 == 0 else (True, False)) if args.side_by_side else (None,):
+                if args.fresh:
+                    app.extensions.pop("kb_whole_store", None)
+                if left_out is None:
+                    times.append(timed(client, url))
+                    continue
+                INDEX_LEFT_OUT[0] = left_out
+                try:
+                    (without if left_out else times).append(timed(client, url))
+                finally:
+                    INDEX_LEFT_OUT[0] = False
+        p50, p95 = statistics.median(times), percentile(times, 0.95)
+        if args.side_by_side:
+            w50, w95 = statistics.median(without), percentile(without, 0.95)
+            print(f"| {name} | {p50:,.0f} | {p95:,.0f} | {w50:,.0f} | {w95:,.0f} | {w95 / p95:.1f} |", flush=True)
+        else:
+            print(f"| {name} | {p50:,.0f} | {p95:,.0f} | {max(times):,.0f} |", flush=True)
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

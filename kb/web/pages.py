@@ -12,7 +12,13 @@ read lists, counts, orders and charts from the index — ordered indexes and
 counts kept in step with the store document by document — and fetch from
 the store only the details of the claims on the page, by one query with
 their IRIs as a VALUES block (``select_listed``), so that a page does not
-cost more as the store grows.  Without a complete index (a
+cost more as the store grows.  The data formats of a speaker's or a
+topic's view (every claim, cut at the server's MAX_ROWS), when the view
+holds more claims than that, take the first MAX_ROWS claims from the
+index's list and give them, a chunk at a time, to the view's own named
+query in place of its "# INDEX" line (kb.queries.run_listed): the rows are the
+query's, and cost as much as the rows given, not as the speaker's or
+topic's claims.  Without a complete index (a
 store written before it, an interrupted write, a store on a SPARQL server)
 the same rows come from the named queries alone.
 
@@ -60,7 +66,7 @@ PREDICATES = {
 }
 INTEGERS = ("start", "end", "claims")
 DATES = {10: XSD.date, 7: XSD.gYearMonth, 4: XSD.gYear}
-PAGE_MARK = re.compile(r"^[ \t]*# PAGE[ \t]*$", re.MULTILINE)  # where a query wants its LIMIT/OFFSET
+PAGE_MARK = queries.PAGE_MARK  # where a query wants its LIMIT/OFFSET
 # the empty VALUES block a query fills with a list of IRIs ('VALUES ?claim { }  # LIST')
 LIST_MARK = re.compile(r"^[ \t]*VALUES \?(\w+) \{ \}[ \t]*# LIST[ \t]*$", re.MULTILINE)
 # the columns of the named queries whose rows the pages make from the side index
@@ -96,20 +102,37 @@ def select(name: str, values: dict | None = None, limit: int | None = None,
 def _select(query: queries.NamedQuery, bindings: dict, limit: int | None, offset: int) -> list[dict]:
     text = query.text
     if limit is not None:  # where the query says (its sub-select that sorts), else at the end
-        page = f"LIMIT {int(limit)} OFFSET {max(int(offset), 0)}"
+        page = queries.page_clause(limit, max(int(offset), 0))
         text, marked = PAGE_MARK.subn(page, text, count=1)
         if not marked:
             text += f"\n{page}"
-    result = get_store().query(text, bindings)
-    keep = [i for i, v in enumerate(result.variables) if v not in query.hidden]
-    return queries.as_dicts(SelectResult([result.variables[i] for i in keep],
-                                         [tuple(r[i] for i in keep) for r in result.rows]))
+    return visible_rows(query, get_store().query(text, bindings))
+
+
+def visible_rows(query: queries.NamedQuery, result: SelectResult) -> list[dict]:
+    """The rows of ``query``'s answer as {column: plain string}, its hidden columns left out."""
+    return queries.as_dicts(queries.visible(query, result))
 
 
 def export_rows(name: str, values: dict) -> list[dict]:
     """Every row of a view for its data formats, up to the server's cap on rows (MAX_ROWS): one
-    row more is asked for, so that ``respond`` can tell the answer was cut and say so."""
-    return select(name, values, limit=max_rows() + 1)
+    row more is asked for, so that ``respond`` can tell the answer was cut and say so.
+
+    A query that names a list of the side index ("#+ index: speaker-claims ?claim") and whose
+    view holds more claims than that, when the index is complete, gets the first of them from
+    there (kb.queries.run_listed); a smaller view is sorted whole by the query, which then sorts no more
+    claims than it gives (as fast or faster: bench/RESULTS.md, "Whole-view exports")."""
+    query, cap = queries.load_query(name), max_rows()
+    index = browse_index() if query.index is not None and query.index[0].endswith("-claims") else None
+    if index is not None:
+        try:
+            bindings, _ = queries.bind(query, {k: v for k, v in values.items() if v not in (None, "")})
+        except QueryError as exc:
+            raise BadRequest(str(exc)) from None
+        iris = queries.index_claims(index, query, bindings, limit=cap + 1)
+        if len(iris) > cap:
+            return visible_rows(query, queries.run_listed(get_store(), query, bindings, iris))
+    return select(name, values, limit=cap + 1)
 
 
 def max_rows() -> int:

@@ -76,6 +76,15 @@ class SelectResult:
     rows: list[tuple]
 
 
+def _filled_first(method):
+    """``method`` of rdflib's Memory store, called once _PendingMemory has filled itself."""
+    @functools.wraps(method)
+    def filled(self, *args, **kwargs):
+        self.fill()
+        return method(self, *args, **kwargs)
+    return filled
+
+
 class _PendingMemory(Memory):
     """rdflib's in-memory store, filled from a list of pyoxigraph triples the first time
     anything reads or writes it (GraphResult's store)."""
@@ -109,29 +118,13 @@ class _PendingMemory(Memory):
             self._distinct = len(set(self.pending))
         return self._distinct
 
-    def add(self, *args, **kwargs):
-        self.fill()
-        return super().add(*args, **kwargs)
-
-    def remove(self, *args, **kwargs):
-        self.fill()
-        return super().remove(*args, **kwargs)
-
-    def triples(self, *args, **kwargs):
-        self.fill()
-        return super().triples(*args, **kwargs)
-
-    def contexts(self, *args, **kwargs):
-        self.fill()
-        return super().contexts(*args, **kwargs)
-
-    def add_graph(self, *args, **kwargs):
-        self.fill()
-        return super().add_graph(*args, **kwargs)
-
-    def remove_graph(self, *args, **kwargs):
-        self.fill()
-        return super().remove_graph(*args, **kwargs)
+    # every way in to the triples fills the store first
+    add = _filled_first(Memory.add)
+    remove = _filled_first(Memory.remove)
+    triples = _filled_first(Memory.triples)
+    contexts = _filled_first(Memory.contexts)
+    add_graph = _filled_first(Memory.add_graph)
+    remove_graph = _filled_first(Memory.remove_graph)
 
     def __len__(self, context=None) -> int:
         if self.pending is not None and (context is None or context is self.owner):

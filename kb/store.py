@@ -99,15 +99,8 @@ class _PendingMemory(Memory):
         triples, self.pending = self.pending, None
         if triples is None:
             return
-        add, context, iris = super().add, self.owner, {}
-
-        def term(value):  # an IRI made an rdflib term once per answer: predicates repeat
-            if isinstance(value, ox.NamedNode):
-                found = iris.get(value.value)
-                if found is None:
-                    found = iris[value.value] = URIRef(value.value)
-                return found
-            return from_ox(value)
+        add, context = super().add, self.owner
+        term = interning_from_ox()  # an IRI made an rdflib term once per answer: predicates repeat
 
         for t in triples:
             add((term(t.subject), term(t.predicate), term(t.object)), context, False)
@@ -208,6 +201,20 @@ def from_ox(term):
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise TypeError(f"unsupported term from the store: {term!r}")
+
+
+def interning_from_ox():
+    """``from_ox`` that makes each IRI an rdflib term once (for many terms with IRIs that repeat)."""
+    iris: dict[str, URIRef] = {}
+
+    def term(value):
+        if isinstance(value, ox.NamedNode):
+            found = iris.get(value.value)
+            if found is None:
+                found = iris[value.value] = URIRef(value.value)
+            return found
+        return from_ox(value)
+    return term
 
 
 # ---------------------------------------------------------------- SERVICE check
@@ -418,15 +425,7 @@ class EmbeddedStore:
         Graph, with each IRI made an rdflib term once: most of the time of ``kb reindex`` went there."""
         out = fts.Triples()
         graph = ox.DefaultGraph() if name is None else to_ox(URIRef(name))
-        iris: dict[str, URIRef] = {}
-
-        def term(value):
-            if isinstance(value, ox.NamedNode):
-                found = iris.get(value.value)
-                if found is None:
-                    found = iris[value.value] = URIRef(value.value)
-                return found
-            return from_ox(value)
+        term = interning_from_ox()
 
         for predicate in dict.fromkeys(fts.INDEXED_PREDICATES):
             # the words, dates and offsets are read as their lexical forms (fts.LEXICAL): an rdflib

@@ -242,6 +242,17 @@ def store(store_dir):
         yield s
 
 
+def set_index_complete(store_dir, complete: bool) -> None:
+    """Mark the store's side index complete, or not (as after an interrupted write: not to be trusted)."""
+    from kb import fts
+
+    index = fts.SearchIndex.open(store_dir)
+    try:
+        index.set_complete(complete)
+    finally:
+        index.close()
+
+
 def fill(store: EmbeddedStore, ontology: Graph) -> dict[str, Graph]:
     store.set_ontology(ontology)
     graphs = {}

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from rdflib import URIRef
 
-from conftest import C, build_document, fill, iri
+from conftest import C, build_document, fill, iri, set_index_complete
 from kb import config, fts, queries
 from kb.cli import main
 from kb.errors import QueryError
@@ -209,14 +209,6 @@ def test_an_index_of_an_older_schema_is_reported_and_the_pages_answer_from_sparq
 
 # ---------------------------------------------------------------- the pages
 
-def set_complete(store_dir, complete: bool) -> None:
-    index = fts.SearchIndex.open(store_dir)
-    try:
-        index.set_complete(complete)
-    finally:
-        index.close()
-
-
 def test_every_page_is_the_same_read_from_the_index_or_from_sparql(seeds_dir):
     client = create_app({"KB_STORE": str(seeds_dir), "TESTING": True}).test_client()
     base = config.base_iri()
@@ -242,11 +234,11 @@ def test_every_page_is_the_same_read_from_the_index_or_from_sparql(seeds_dir):
         return out
 
     from_index = answers()
-    set_complete(seeds_dir, False)  # as after an interrupted write: the pages must not trust the index
+    set_index_complete(seeds_dir, False)  # as after an interrupted write: the pages must not trust the index
     try:
         from_sparql = answers()
     finally:
-        set_complete(seeds_dir, True)
+        set_index_complete(seeds_dir, True)
     assert [u for u in urls if from_index[u] != from_sparql[u]] == []
     assert {status for status, _ in from_index.values()} == {200, 400}
 
@@ -264,7 +256,7 @@ def test_the_pages_read_their_counts_from_the_index_when_it_is_complete(filled_s
         db.execute("UPDATE speaker_counts SET claims = 1000 WHERE speaker = (SELECT id FROM terms WHERE iri = ?)",
                    (lavrov,))
     assert lavrovs_claims() == "1000"
-    set_complete(filled_store_dir, False)
+    set_index_complete(filled_store_dir, False)
     assert lavrovs_claims() == "3"
 
 
@@ -347,7 +339,7 @@ def test_the_named_queries_read_the_index_only_when_it_is_complete(filled_store_
         db.execute("UPDATE speaker_counts SET claims = 1000 WHERE speaker = (SELECT id FROM terms WHERE iri = ?)",
                    (lavrov,))
     assert (lavrovs_claims(), lavrovs_claims("--no-index")) == ("1000", "3")
-    set_complete(filled_store_dir, False)
+    set_index_complete(filled_store_dir, False)
     assert lavrovs_claims() == "3"
 
 

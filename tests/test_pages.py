@@ -20,6 +20,7 @@ import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, VOID
 
+from conftest import set_index_complete
 from kb import config
 from kb.pipeline import ingest
 from kb.store import EmbeddedStore, open_store
@@ -520,16 +521,6 @@ def test_a_views_data_is_cut_at_the_servers_cap_and_says_so(client, url, fmt):
 
 
 # ---------------------------------------------------------------- whole-view data from the side index
-
-def set_index_complete(store_dir, complete: bool) -> None:
-    from kb import fts
-
-    index = fts.SearchIndex.open(store_dir)
-    try:
-        index.set_complete(complete)
-    finally:
-        index.close()
-
 
 @pytest.fixture(scope="module")
 def seeds_with_index(embedded_seeds):

@@ -142,7 +142,7 @@ class RemoteSearch:
 
     def problem(self) -> str | None:
         """Never None: the page says the search is slow here, and the browsing pages, which read an index
-        only when it has no problem (kb.web.pages.browse_index), take their lists from the named queries."""
+        only when it is kb.fts's and has no problem (kb.queries.side_index), take their lists from the named queries."""
         return SLOW
 
     def close(self) -> None:

@@ -34,7 +34,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Callable
 from urllib.parse import urlencode
@@ -164,18 +163,10 @@ def bound(name: str, values: dict) -> dict[str, str]:
 
 def browse_index() -> fts.SearchIndex | None:
     """The store's side index when the pages may read lists, counts and orders from it: built from
-    the whole store and with no write interrupted since; else None (the named queries answer)."""
+    the whole store and with no write interrupted since (kb.queries.side_index); else None (the
+    named queries answer).  Looked up once per request."""
     if "kb_browse" not in g:
-        index = None
-        opener = getattr(get_store(), "search_index", None)  # a store on a SPARQL server keeps none
-        if opener is not None:
-            try:
-                index = opener()
-                if index.problem() is not None:
-                    index = None
-            except (fts.IndexMissing, sqlite3.Error):
-                index = None
-        g.kb_browse = index
+        g.kb_browse = queries.side_index(get_store())
     return g.kb_browse
 
 

@@ -334,9 +334,7 @@ def validate_documents(store, iris: list[str], chunk_triples: int = CHECK_TRIPLE
     embedded = isinstance(store, EmbeddedStore)
     if embedded and reads_text():  # turbo: each graph from its N-Triples alone, no rdflib graph built
         for iri in iris:
-            buffer = io.BytesIO()
-            store.dump(buffer, "nt", graph=iri)
-            (checked,) = validate_texts([buffer.getvalue().decode("utf-8")])
+            (checked,) = validate_texts([_graph_text(store, iri)])
             verdict.problems.extend(f"{iri}: {one_line(v)}" for v in checked.problems)
             verdict.documents += 1
             verdict.triples += checked.triples
@@ -352,11 +350,7 @@ def validate_documents(store, iris: list[str], chunk_triples: int = CHECK_TRIPLE
 
     for iri in iris:
         graph = store.graph(iri)
-        text = None
-        if embedded:  # the graph as N-Triples, written by Oxigraph, for the checks it runs
-            buffer = io.BytesIO()
-            store.dump(buffer, "nt", graph=iri)
-            text = buffer.getvalue().decode("utf-8")
+        text = _graph_text(store, iri) if embedded else None  # for the checks Oxigraph runs
         chunk.append((iri, graph, text))
         size += len(graph)
         verdict.documents += 1
@@ -369,6 +363,13 @@ def validate_documents(store, iris: list[str], chunk_triples: int = CHECK_TRIPLE
         flush()
     verdict.cpu_seconds = time.process_time() - started
     return verdict
+
+
+def _graph_text(store: EmbeddedStore, iri: str) -> str:
+    """A document graph of the embedded store as N-Triples, written by Oxigraph."""
+    buffer = io.BytesIO()
+    store.dump(buffer, "nt", graph=iri)
+    return buffer.getvalue().decode("utf-8")
 
 
 _WORKER_STORES: dict = {}  # a validate worker's read-only store, opened once

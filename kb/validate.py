@@ -268,13 +268,16 @@ def _validate(graphs: Sequence[Graph], texts: Sequence[str] | None = None) -> li
     axioms = ontology_axioms(ontology)
     data = _data(graphs, ontology, axioms)
     out: list[set[str]] = [set() for _ in graphs]
+
+    def document_of(i: int, value):
+        return graphs[i].value(value, PROV.wasDerivedFrom) or value
+
     if checks:
         texts = [*(texts if texts is not None else map(triples_text, graphs)),
                  triples_text(_references(graphs, ontology, axioms))]
     for check, value in run_sparql_checks(texts or [], checks):
         for i in _owners(value, graphs):
-            document = graphs[i].value(value, PROV.wasDerivedFrom) or value
-            out[i].add(_across(document, value, check.message, data))
+            out[i].add(_across(document_of(i, value), value, check.message, data))
     conforms, report, _ = validate(
         data_graph=data,
         shacl_graph=shapes,
@@ -286,8 +289,7 @@ def _validate(graphs: Sequence[Graph], texts: Sequence[str] | None = None) -> li
     if not isinstance(report, Graph):  # pySHACL could not run the shapes (a ValidationFailure)
         raise KbError(f"{rdf.SHAPES_FILE}: {report}")
     if not conforms:
-        _read_report(report, out, lambda node: _owners(node, graphs),
-                     lambda i, value: graphs[i].value(value, PROV.wasDerivedFrom) or value)
+        _read_report(report, out, lambda node: _owners(node, graphs), document_of)
     return [sorted(problems) for problems in out]
 
 

@@ -41,8 +41,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 from .errors import QueryError, StoreError
-from .store import (FORMATS, GraphResult, SelectResult, check_query, fill_list, from_ox, one_line,
-                    ontology_graph_iri, to_ox)
+from .store import (FORMATS, GraphResult, SelectResult, check_query, fill_list, from_ox, ntriples_text,
+                    one_line, ontology_graph_iri, to_ox)
 
 SCHEMES = ("sparql+http://", "sparql+https://")
 TIMEOUT = float(os.environ.get("KB_STORE_TIMEOUT", "300"))  # seconds per HTTP request
@@ -134,13 +134,13 @@ class RemoteStore:
         """Replace the named graph ``graph_iri`` by ``graph`` in one update request."""
         name = to_ox(URIRef(graph_iri))
         update = f"DROP SILENT GRAPH {name}"
-        triples = _triples_text(graph)
+        triples = ntriples_text(graph)
         if triples:
             update += f" ;\nINSERT DATA {{ GRAPH {name} {{\n{triples}\n}} }}"
         self._update(update)
 
     def add_to_default_graph(self, graph: Graph) -> None:
-        triples = _triples_text(graph)
+        triples = ntriples_text(graph)
         if triples:
             self._update(f"INSERT DATA {{\n{triples}\n}}")
 
@@ -242,11 +242,6 @@ def _credentials() -> dict[str, str]:
         secret = f"{user}:{os.environ.get('KB_STORE_PASSWORD', '')}".encode("utf-8")
         return {"Authorization": "Basic " + base64.b64encode(secret).decode("ascii")}
     return {}
-
-
-def _triples_text(graph: Graph) -> str:
-    bnodes: dict = {}
-    return "\n".join(f"{to_ox(s, bnodes)} {to_ox(p)} {to_ox(o, bnodes)} ." for s, p, o in graph)
 
 
 def _json_term(value: dict | None):

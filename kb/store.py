@@ -41,7 +41,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Mapping
+from typing import BinaryIO, Iterable, Iterator, Mapping
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -149,8 +149,7 @@ class GraphResult(Graph):
         the rdflib graph's, converted (its blank nodes kept apart)."""
         if self._pending.pending is not None:
             return self._pending.pending
-        bnodes: dict = {}
-        return [ox.Triple(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in self]
+        return list(ox_triples(self))
 
     def write(self, fileobj: BinaryIO, format: str = "turtle", prefixes: Mapping[str, str] | None = None) -> None:
         """Serialize with pyoxigraph in one of WRITE_FORMATS (in a dataset format, as the default graph)."""
@@ -511,9 +510,7 @@ class EmbeddedStore:
 
     def add_to_default_graph(self, graph: Graph) -> None:
         """Add the triples of ``graph`` to the store's default graph (kb load), in one transaction."""
-        bnodes: dict = {}
-        triples = "\n".join(
-            f"{to_ox(s, bnodes)} {to_ox(p)} {to_ox(o, bnodes)} ." for s, p, o in graph)
+        triples = ntriples_text(graph)
         if not triples:
             return
         self._begin([None])
@@ -644,9 +641,18 @@ def write_graph(graph: Graph, fileobj: BinaryIO, format: str = "turtle",
     if isinstance(graph, GraphResult):
         graph.write(fileobj, format, prefixes)
         return
+    write_triples(ox_triples(graph), fileobj, format, prefixes)
+
+
+def ox_triples(triples: Iterable) -> Iterator:
+    """rdflib triples as pyoxigraph triples, each blank node of them one blank node of Oxigraph's."""
     bnodes: dict = {}
-    write_triples((ox.Triple(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in graph),
-                  fileobj, format, prefixes)
+    return (ox.Triple(to_ox(s, bnodes), to_ox(p), to_ox(o, bnodes)) for s, p, o in triples)
+
+
+def ntriples_text(triples: Iterable) -> str:
+    """rdflib triples as lines of N-Triples, written by pyoxigraph (ox_triples)."""
+    return "\n".join(f"{t} ." for t in ox_triples(triples))
 
 
 def write_triples(triples: Iterable, fileobj: BinaryIO, format: str = "turtle",

@@ -93,11 +93,13 @@ def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]
     from .extract import extract_claims
     from .lexicon import load_lexicon
     from .readers import read_document
-    from .rdf import document_graph, document_iri
+    from .rdf import document_iri, document_triples, triples_graph
     from .store import triples_text
-    from .validate import validate_graphs
+    from .validate import engine, validate_graphs
 
     lexicon = load_lexicon()
+    # Turbo checks the text alone: the embedded store then needs no rdflib graph at all.
+    lean = not whole_graphs and engine() == "turbo"
     out: list[Prepared] = []
     graphs = []
     for path in paths:
@@ -109,8 +111,9 @@ def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]
             t1 = time.process_time()
             claims = extract_claims(doc, lexicon)
             t2 = time.process_time()
-            graph = document_graph(doc, claims)
-            text = triples_text(graph)  # for the checks across documents, then for the store
+            triples = document_triples(doc, claims)
+            text = triples_text(triples)  # for the checks across documents, then for the store
+            graph = triples if lean else triples_graph(document_iri(doc.name), triples)
             t3 = time.process_time()
         except KbError as exc:
             item.failure = one_line(exc)
@@ -121,18 +124,18 @@ def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]
         item.name, item.iri = doc.name, str(document_iri(doc.name))
         item.claims, item.posts = len(claims), len(doc.posts)
         item.seconds = {"read": t1 - t0, "extract": t2 - t1, "build": t3 - t2}
-        graphs.append((item, graph, text))
+        graphs.append((item, graph, text, triples))
     if graphs:
         t0 = time.process_time()
         try:
-            verdicts = validate_graphs([g for _, g, _ in graphs], texts=[t for _, _, t in graphs])
+            verdicts = validate_graphs([g for _, g, _, _ in graphs], texts=[t for _, _, t, _ in graphs])
         except Exception as exc:  # the shapes could not run: every file of the chunk fails alike
             reason = exc if isinstance(exc, KbError) else f"{type(exc).__name__}: {exc}"
             verdicts = None
-            for item, _, _ in graphs:
+            for item, _, _, _ in graphs:
                 item.failure = one_line(f"{item.path}: validation failed: {reason}")
         share = (time.process_time() - t0) / len(graphs)
-        for n, (item, graph, text) in enumerate(graphs):
+        for n, (item, graph, text, triples) in enumerate(graphs):
             item.seconds["validate"] = share
             if verdicts is None:
                 continue
@@ -142,18 +145,20 @@ def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]
                 item.graph = graph
             else:
                 t0 = time.process_time()
-                item.graph, item.text = indexed_triples(graph), text
+                item.graph, item.text = indexed_triples(triples), text
                 item.seconds["store"] = time.process_time() - t0
     return out
 
 
-def indexed_triples(graph: Graph):
-    """The triples of ``graph`` that the search index reads, in the index's own light container (kb.fts.Triples)."""
+def indexed_triples(triples: Iterable):
+    """The triples (of a graph, or a list of them) that the search index reads, in the index's own
+    light container (kb.fts.Triples)."""
     from . import fts
 
+    wanted = frozenset(fts.INDEXED_PREDICATES)
     out = fts.Triples()
-    for predicate in dict.fromkeys(fts.INDEXED_PREDICATES):
-        for triple in graph.triples((None, predicate, None)):
+    for triple in triples:
+        if triple[1] in wanted:
             out.add(triple)
     return out
 

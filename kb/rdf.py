@@ -192,8 +192,30 @@ def document_graph(doc: Document, claims: list[Claim], ingested_at: str | None =
     claim: the first is kept.  ``ingested_at`` (an xsd:dateTime) is left out
     by default so that re-ingesting a file gives an isomorphic graph.
     """
+    return triples_graph(document_iri(doc.name), document_triples(doc, claims, ingested_at))
+
+
+def triples_graph(identifier: URIRef, triples) -> Graph:
+    """A graph (with kb's prefixes) of these triples."""
+    g = new_graph(identifier)
+    for triple in triples:
+        g.add(triple)
+    return g
+
+
+class _Triples(dict):
+    """Where a document's triples are gathered: distinct, in the order they came, added the way
+    an rdflib Graph adds them (an rdflib Graph keeps three indexes and costs twice as much)."""
+
+    def add(self, triple) -> None:
+        self[triple] = None
+
+
+def document_triples(doc: Document, claims: list[Claim], ingested_at: str | None = None) -> list:
+    """The triples of ``document_graph`` (rdflib terms), distinct, without building the graph:
+    what an ingest writes to the store when no rdflib graph is needed to check it."""
     doc_iri = document_iri(doc.name)
-    g = new_graph(doc_iri)
+    g = _Triples()
     _add_document(g, doc_iri, doc, ingested_at)
     for post in doc.posts:
         _add_post(g, doc_iri, doc.name, post)
@@ -204,7 +226,7 @@ def document_graph(doc: Document, claims: list[Claim], ingested_at: str | None =
         if iri not in seen:
             seen.add(iri)
             _add_claim(g, iri, doc_iri, doc, claim, speakers)
-    return g
+    return list(g)
 
 
 def _add_document(g: Graph, iri: URIRef, doc: Document, ingested_at: str | None) -> None:

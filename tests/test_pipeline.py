@@ -161,6 +161,35 @@ def test_the_index_an_ingest_writes_is_the_one_reindex_rebuilds(tmp_path, monkey
         assert store.index_differences() == []
 
 
+def test_document_triples_are_the_document_graph(seed_graphs):
+    """What an ingest on turbo writes without an rdflib graph is the graph, triple for triple, once each."""
+    for path, graph in zip(SEEDS, seed_graphs):
+        doc = read_document(path)
+        triples = rdf.document_triples(doc, extract_claims(doc))
+        assert len(triples) == len(set(triples)) == len(graph)
+        assert set(triples) == set(graph)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_ingest_on_turbo_writes_the_store_and_index_of_one_on_pyshacl(tmp_path, monkeypatch, jobs):
+    """On turbo no rdflib graph is built: the same graphs, the same search rows, the same report."""
+    pytest.importorskip("pyshacl_turbo")
+    monkeypatch.setattr(pipeline, "POOL_MIN_FILES", 1)
+    stores, rows, reports = {}, {}, {}
+    for engine in ("pyshacl", "turbo"):
+        monkeypatch.setenv("KB_SHACL_ENGINE", engine)
+        with EmbeddedStore.open(tmp_path / engine) as store:
+            reports[engine] = pipeline.ingest(SEEDS, store, progress=False, jobs=jobs)
+            rows[engine] = store.search_index().rows()
+        stores[engine] = dataset(tmp_path / engine)
+    assert reports["turbo"].ok and reports["pyshacl"].ok
+    assert reports["turbo"].documents == reports["pyshacl"].documents
+    assert reports["turbo"].claims == reports["pyshacl"].claims == len(rows["turbo"]) > 0
+    assert rows["turbo"] == rows["pyshacl"]
+    assert sorted(stores["turbo"]) == sorted(stores["pyshacl"]) and len(stores["turbo"]) == len(SEEDS)
+    assert all(isomorphic(stores["turbo"][iri], stores["pyshacl"][iri]) for iri in stores["turbo"])
+
+
 def test_validate_store_in_worker_processes_finds_what_one_process_finds(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "VALIDATE_BATCH", 2)  # three batches for two workers
     with EmbeddedStore.open(tmp_path / "store") as store:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 PROGRESS_MIN_FILES = 5  # no progress bar for a handful of files
 OPTIMIZE_MIN_DOCUMENTS = 50  # compact the store after an ingest this large
+FLUSH_TRIPLES = 250_000  # an ingest flushes the store's writes to disk after about this many triples
 DEFAULT_JOBS = 2
 POOL_MIN_FILES = 8  # fewer files than this are prepared in this process
 CHUNK_BYTES = 256 * 1024  # a chunk: consecutive files up to about this much text ...
@@ -229,6 +230,7 @@ def ingest(paths: Iterable, store: EmbeddedStore, progress: bool = True, jobs: i
     batches = chunks(files)
     embedded = isinstance(store, EmbeddedStore)
     show = progress and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
+    unflushed = 0  # triples written since the last flush
     with tqdm(total=len(files), disable=not show, file=sys.stderr, unit="file", leave=False) as bar:
         for prepared in _prepared_in_order(batches, jobs, whole_graphs=not embedded):
             for item in prepared:
@@ -241,6 +243,10 @@ def ingest(paths: Iterable, store: EmbeddedStore, progress: bool = True, jobs: i
                 # a StoreError stops the batch: the store, not the file, is at fault
                 if embedded:
                     store.replace_document(URIRef(item.iri), item.graph, text=item.text)
+                    unflushed += item.text.count("\n") + 1
+                    if unflushed >= FLUSH_TRIPLES:
+                        store.flush()
+                        unflushed = 0
                 else:
                     store.replace_document(URIRef(item.iri), item.graph)
                 report.seconds["store"] += time.process_time() - t0

@@ -545,6 +545,13 @@ class EmbeddedStore:
     def optimize(self) -> None:
         self._ox.optimize()
 
+    def flush(self) -> None:
+        """Write what Oxigraph holds in memory to disk.  Oxigraph sets RocksDB up with large write
+        buffers for each of its indexes, filled before it writes them out itself: an ingest that
+        flushes every 250,000 triples stays under 500 MB instead of passing 2 GB, at the same
+        speed (bench/RESULTS.md, "Memory of an ingest")."""
+        self._ox.flush()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()

@@ -190,6 +190,19 @@ def test_an_ingest_on_turbo_writes_the_store_and_index_of_one_on_pyshacl(tmp_pat
     assert all(isomorphic(stores["turbo"][iri], stores["pyshacl"][iri]) for iri in stores["turbo"])
 
 
+def test_an_ingest_that_flushes_after_every_document_writes_the_same_store(tmp_path, monkeypatch):
+    """Flushing the store's writes to disk between documents (to bound an ingest's memory) changes nothing stored."""
+    stores = {}
+    for name, every in (("default", pipeline.FLUSH_TRIPLES), ("each", 1)):
+        monkeypatch.setattr(pipeline, "FLUSH_TRIPLES", every)
+        with EmbeddedStore.open(tmp_path / name) as store:
+            assert pipeline.ingest(SEEDS, store, progress=False, jobs=1).ok
+            assert store.index_differences() == []
+        stores[name] = dataset(tmp_path / name)
+    assert sorted(stores["each"]) == sorted(stores["default"]) and len(stores["each"]) == len(SEEDS)
+    assert all(isomorphic(stores["each"][iri], stores["default"][iri]) for iri in stores["each"])
+
+
 def test_validate_store_in_worker_processes_finds_what_one_process_finds(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "VALIDATE_BATCH", 2)  # three batches for two workers
     with EmbeddedStore.open(tmp_path / "store") as store:

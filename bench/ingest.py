@@ -1,6 +1,6 @@
 """Ingest throughput, end to end with SHACL validation on, beside the store's own bulk load.
 
-    python bench/ingest.py [--claims 10000] [--corpus OUT_DIR] [--jobs 1,2] [--json]
+    python bench/ingest.py [--claims 10000] [--corpus OUT_DIR] [--jobs 1,2] [--flush-triples N] [--json]
 
 Writes a corpus with bench/generate.py (or takes OUT_DIR, a folder that
 generate.py wrote; its ontology is used with the shapes of this checkout), then, for each number of worker processes, ingests it
@@ -9,7 +9,10 @@ does (read, extract, build RDF, validate, store), each run in a process of
 its own so that its peak memory is its own.  It reports posts/s, claims/s,
 the CPU milliseconds per post of each stage (summed over the processes), and
 the peak resident memory of the run (the writing process; and summed with
-its worker processes, sampled every 0.25 s).
+its worker processes, sampled every 0.25 s).  ``--flush-triples N`` sets how
+many triples an ingest writes between two flushes of the store
+(kb.pipeline.FLUSH_TRIPLES; 0: never, as before it flushed), for the memory
+it holds.
 
 Beside it: the same triples, dumped from the store as N-Quads, loaded into a
 fresh store with pyoxigraph's ``bulk_load`` -- the limit an ingest could
@@ -73,10 +76,13 @@ class PeakMemory(threading.Thread):
             self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in [me, *_descendants(me)]))
 
 
-def run_one(corpus: Path, jobs: int, store_dir: Path) -> dict:
+def run_one(corpus: Path, jobs: int, store_dir: Path, flush_triples: int | None = None) -> dict:
     """One ingest into a fresh store (called in a process of its own)."""
     from kb import pipeline
     from kb.store import EmbeddedStore
+
+    if flush_triples is not None:
+        pipeline.FLUSH_TRIPLES = flush_triples or float("inf")
 
     sampler = PeakMemory()
     sampler.start()
@@ -121,11 +127,12 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, help="a folder bench/generate.py wrote (else one is generated)")
     ap.add_argument("--jobs", default="1,2", help="comma-separated numbers of worker processes")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--flush-triples", type=int, help="triples written between two flushes of the store (0: never)")
     ap.add_argument("--one", nargs=3, metavar=("CORPUS", "JOBS", "STORE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         corpus, jobs, store = args.one
-        print(json.dumps(run_one(Path(corpus), int(jobs), Path(store))))
+        print(json.dumps(run_one(Path(corpus), int(jobs), Path(store), args.flush_triples)))
         return
 
     with tempfile.TemporaryDirectory(prefix="kb-bench-ingest-") as tmp:
@@ -143,7 +150,8 @@ def main() -> None:
         runs = []
         for jobs in (int(j) for j in args.jobs.split(",")):
             store = work / f"store-{jobs}"
-            done = subprocess.run([sys.executable, __file__, "--one", str(out / "corpus"), str(jobs), str(store)],
+            flush = [] if args.flush_triples is None else ["--flush-triples", str(args.flush_triples)]
+            done = subprocess.run([sys.executable, __file__, "--one", str(out / "corpus"), str(jobs), str(store), *flush],
                                   env=env, check=True, capture_output=True, text=True)
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         bulk = bulk_load(work / f"store-{runs[-1]['jobs']}", work)

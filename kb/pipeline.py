@@ -86,10 +86,14 @@ class Prepared:
 
 
 def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]:
-    """Read, extract and build each file's graph, then validate them all in one pySHACL call.
+    """Read, extract and build each file's graph, then validate them all (kb.validate.validate_graphs:
+    one pySHACL call for the chunk, or one turbo call per document).
 
     With ``whole_graphs`` False, each graph comes as text plus the triples
-    the search index reads (for the embedded store), else as the graph itself.
+    the search index reads (for the embedded store), else as the graph
+    itself.  Each document's triples are built once, as a list; an rdflib
+    graph of them is made only when something reads one: pySHACL, or the
+    caller (``whole_graphs``).
     """
     from .extract import extract_claims
     from .lexicon import load_lexicon

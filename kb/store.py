@@ -549,7 +549,7 @@ class EmbeddedStore:
         """Write what Oxigraph holds in memory to disk.  Oxigraph sets RocksDB up with large write
         buffers for each of its indexes, filled before it writes them out itself: an ingest that
         flushes every 250,000 triples stays under 500 MB instead of passing 2 GB, at the same
-        speed (bench/RESULTS.md, "Memory of an ingest")."""
+        speed (bench/RESULTS.md, "An ingest's memory")."""
         self._ox.flush()
 
     def close(self) -> None:

@@ -229,7 +229,7 @@ def document_triples(doc: Document, claims: list[Claim], ingested_at: str | None
     return list(g)
 
 
-def _add_document(g: Graph, iri: URIRef, doc: Document, ingested_at: str | None) -> None:
+def _add_document(g: _Triples, iri: URIRef, doc: Document, ingested_at: str | None) -> None:
     g.add((iri, RDF.type, KB.Document))
     g.add((iri, KB.fileName, Literal(doc.name)))
     g.add((iri, KB.sha256, Literal(doc.sha256)))
@@ -245,7 +245,7 @@ def _add_document(g: Graph, iri: URIRef, doc: Document, ingested_at: str | None)
         g.add((iri, KB.ingestedAt, Literal(ingested_at, datatype=XSD.dateTime)))
 
 
-def _add_post(g: Graph, doc_iri: URIRef, doc_name: str, post: Post) -> None:
+def _add_post(g: _Triples, doc_iri: URIRef, doc_name: str, post: Post) -> None:
     iri = post_iri(doc_name, post.index)
     g.add((iri, RDF.type, KB.Post))
     g.add((iri, SCHEMA.isPartOf, doc_iri))
@@ -266,7 +266,7 @@ def _add_post(g: Graph, doc_iri: URIRef, doc_name: str, post: Post) -> None:
         g.add((iri, SCHEMA.keywords, Literal(tag)))
 
 
-def _speaker(g: Graph, ref: SpeakerRef, ontology: Graph) -> URIRef:
+def _speaker(g: _Triples, ref: SpeakerRef, ontology: Graph) -> URIRef:
     """The speaker's IRI; an unlinked speaker is described in the document graph.
 
     An unlinked name whose slug is already a speaker of the ontology
@@ -288,14 +288,14 @@ def _term(table: dict[str, URIRef], value: str) -> URIRef:
     return table.get(value) or KB[quote(value or "missing", safe="")]
 
 
-def _add_date(g: Graph, iri: URIRef, date: DateFound) -> None:
+def _add_date(g: _Triples, iri: URIRef, date: DateFound) -> None:
     g.add((iri, KB.statedOn, date_literal(date.value)))
     g.add((iri, KB.dateMethod, _term(DATE_METHODS, date.method)))
     if date.evidence:
         g.add((iri, KB.dateEvidence, Literal(date.evidence)))
 
 
-def _add_claim(g: Graph, iri: URIRef, doc_iri: URIRef, doc: Document, claim: Claim, ontology: Graph) -> None:
+def _add_claim(g: _Triples, iri: URIRef, doc_iri: URIRef, doc: Document, claim: Claim, ontology: Graph) -> None:
     g.add((iri, RDF.type, SCHEMA.Claim))
     g.add((iri, SCHEMA.author, _speaker(g, claim.speaker, ontology)))
     for other in claim.co_speakers:

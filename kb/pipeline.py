@@ -100,11 +100,11 @@ def prepare_chunk(paths: list[str], whole_graphs: bool = True) -> list[Prepared]
     from .readers import read_document
     from .rdf import document_iri, document_triples, triples_graph
     from .store import triples_text
-    from .validate import engine, validate_graphs
+    from .validate import reads_text, validate_graphs
 
     lexicon = load_lexicon()
-    # Turbo checks the text alone: the embedded store then needs no rdflib graph at all.
-    lean = not whole_graphs and engine() == "turbo"
+    # An engine that checks the text alone (turbo): the embedded store then needs no rdflib graph at all.
+    lean = not whole_graphs and reads_text()
     out: list[Prepared] = []
     graphs = []
     for path in paths:

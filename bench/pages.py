@@ -27,8 +27,9 @@ same load.  ``--only TEXT`` times only the pages whose name holds TEXT
 exports); ``--no-exports`` leaves out the pages that export every claim of
 a speaker's or topic's view (any one as JSON; the busiest as JSON and
 CSV, cut at the server's cap of 10,000 rows).  ``--list-chunk N`` sets how
-many claims the exports read from the side index give to one query
-(kb.queries.INDEX_CHUNK).  The store's totals come from its side index
+many claims a query of ``kb query``'s index lists is given
+(kb.queries.INDEX_CHUNK); the exports use it only for the claims whose
+rows the index cannot make.  The store's totals come from its side index
 when it has one.
 
 The whole-view exports with and without the index, as in bench/RESULTS.md:

@@ -20,7 +20,11 @@ counts and adds its new ones in the same transaction (``_tally``); a
 rebuild counts once at the end.  ``count_differences`` recounts from the
 rows, for ``kb reindex --check``.  The pages (kb.web.pages) read lists,
 counts and orders here and fetch only the details of a page's claims from
-the store.
+the store.  A view's data formats (every claim of a speaker or topic, up to
+ten thousand) read each claim's row here as well: its text, document,
+offset and kind are kept, and whether the claim is plain (one of each of
+the terms a row shows, ``Row.plain``), so that its row here is the row the
+view's query gives.
 
 The file is ``kb-search.sqlite`` inside the store directory: RocksDB, under
 Oxigraph, leaves files it does not know alone (checked through ``optimize``
@@ -54,10 +58,10 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
 from .errors import KbError
 
@@ -66,7 +70,7 @@ SCHEMA = Namespace("https://schema.org/")
 
 FILE_NAME = "kb-search.sqlite"
 DEFAULT_GRAPH = ""  # the key of the store's default graph (kb load of triples) among the documents
-SCHEMA_VERSION = "3"  # 3: dates on the narrow rows, ordered browse indexes, counts
+SCHEMA_VERSION = "4"  # 3: dates on the narrow rows, ordered browse indexes, counts; 4: a view's row of a claim
 FACETS = ("speaker", "topic", "year", "kind")
 MAX_TOKENS = 16  # words of a search text at most (the rest is ignored)
 MAX_PAGE_SIZE = 10_000
@@ -84,10 +88,10 @@ Lookup = Callable[[URIRef, tuple], "str | None"]
 LEXICAL = (SCHEMA.text, KB.statedOn, KB.startOffset)
 # the terms rows_of looks up per claim, made once (a Namespace makes a new URIRef per attribute)
 _CLAIM, _TEXT, _AUTHOR, _ABOUT = SCHEMA.Claim, SCHEMA.text, SCHEMA.author, SCHEMA.about
-_STATED, _KIND, _START = KB.statedOn, KB.kind, KB.startOffset
+_STATED, _KIND, _START, _SOURCE = KB.statedOn, KB.kind, KB.startOffset, PROV.wasDerivedFrom
 # every predicate rows_of reads: what the store needs to read of a graph to index it
 INDEXED_PREDICATES = (RDF.type, SCHEMA.text, SCHEMA.author, SCHEMA.about, KB.statedOn, KB.kind,
-                      KB.startOffset, *SPEAKER_LABELS, *TOPIC_LABELS, *KIND_LABELS)
+                      KB.startOffset, PROV.wasDerivedFrom, *SPEAKER_LABELS, *TOPIC_LABELS, *KIND_LABELS)
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -119,13 +123,19 @@ CREATE TABLE IF NOT EXISTS claims(
     start INTEGER);
 CREATE INDEX IF NOT EXISTS claims_doc ON claims(doc);
 -- wide rows, read for the hits of a page only; the content of the FTS table
+-- plain: the claim has one of each term a view's row shows (Row.plain); its words are
+-- then its one schema:text, document its prov:wasDerivedFrom (NULL: the document's graph
+-- IRI), kind_term its kb:kind; a view's data formats make its row from here (view_rows)
 CREATE TABLE IF NOT EXISTS claim_text(
     id INTEGER PRIMARY KEY,
     claim TEXT NOT NULL,
     words TEXT NOT NULL,
     facets TEXT NOT NULL DEFAULT '',
     date TEXT NOT NULL DEFAULT '',
-    start INTEGER);
+    start INTEGER,
+    plain INTEGER NOT NULL DEFAULT 0,
+    document TEXT,
+    kind_term TEXT);
 -- speaker and date repeated from the claim's row, for the ordered indexes of a topic's claims
 CREATE TABLE IF NOT EXISTS claim_topics(
     id INTEGER NOT NULL,
@@ -193,6 +203,28 @@ def _create(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
 
+class Listed(NamedTuple):
+    """A claim as a list of the index gives it with its details (``speaker_claims(details=True)``):
+    what a view's row of it shows (kb.web.pages.view_rows), when ``plain`` (Row.plain)."""
+
+    claim: str
+    date: str  # STR(kb:statedOn), '' when it has none
+    words: str  # its schema:text, when plain
+    start: int | None
+    document: str  # its prov:wasDerivedFrom, when plain
+    kind_term: str | None
+    speaker: str | None
+    plain: bool
+    topics: tuple[str, ...]  # the IRIs, sorted
+
+
+# a Listed, then its topics joined by spaces in no order (or NULL: not asked for)
+_LISTED = ("x.claim, x.date, x.words, x.start, COALESCE(x.document, d.graph), x.kind_term, "
+           "(SELECT iri FROM terms WHERE id = c.speaker), x.plain")
+_TOPICS = ("(SELECT group_concat(terms.iri, ' ') FROM claim_topics t CROSS JOIN terms ON terms.id = t.topic "
+           "WHERE t.id = c.id)")
+
+
 class IndexMissing(KbError):
     """The store has no search index (a store written before it existed), or an old one.
 
@@ -217,6 +249,12 @@ class Row:
     kind: str = ""
     start: int | None = None
     topics: list[str] = field(default_factory=list)
+    document: str | None = None  # its prov:wasDerivedFrom, when it has one
+    kind_term: str | None = None  # its kb:kind, when it has one
+    # one schema:text and prov:wasDerivedFrom, at most one of schema:author, kb:statedOn,
+    # kb:startOffset (an integer as written) and kb:kind, IRIs where a view's query wants
+    # IRIs: the claim's row of a view is then the same from the index as from the store
+    plain: bool = False
 
     @property
     def year(self) -> int | None:
@@ -252,16 +290,30 @@ def rows_of(graph: Graph, lookup: Lookup | None = None) -> tuple[list[Row], dict
     rows, labels = [], {}
     kinds: dict = {}
     for claim in set(graph.subjects(RDF.type, _CLAIM)):
-        words = " ".join(str(w) for w in sorted(graph.objects(claim, _TEXT)))
-        speaker = next(iter(sorted(graph.objects(claim, _AUTHOR))), None)
-        stated = next(iter(sorted(graph.objects(claim, _STATED))), None)
-        kind = next(iter(sorted(graph.objects(claim, _KIND))), None)
+        texts = sorted(graph.objects(claim, _TEXT))
+        words = " ".join(str(w) for w in texts)
+        authors = sorted(graph.objects(claim, _AUTHOR))
+        speaker = next(iter(authors), None)
+        dates = sorted(graph.objects(claim, _STATED))
+        stated = next(iter(dates), None)
+        kind_terms = sorted(graph.objects(claim, _KIND))
+        kind = next(iter(kind_terms), None)
         if kind is not None and kind not in kinds:
             kinds[kind] = _label(graph, kind, KIND_LABELS, lookup) or key_of(str(kind)).rsplit("#", 1)[-1]
-        topics = sorted(str(t) for t in graph.objects(claim, _ABOUT) if isinstance(t, URIRef))
+        about = list(graph.objects(claim, _ABOUT))
+        topics = sorted({str(t) for t in about if isinstance(t, URIRef)})
+        starts = list(graph.objects(claim, _START))
+        start = _int(starts[0]) if starts else None
+        sources = list(graph.objects(claim, _SOURCE))
+        plain = (len(texts) == 1 and not isinstance(texts[0], (URIRef, BNode))
+                 and len(sources) == 1 and isinstance(sources[0], URIRef)
+                 and len(authors) <= 1 and all(isinstance(a, URIRef) for a in authors)
+                 and len(dates) <= 1 and len(kind_terms) <= 1 and all(isinstance(k, URIRef) for k in kind_terms)
+                 and len(about) == len(topics)
+                 and (not starts or (len(starts) == 1 and start is not None and str(start) == str(starts[0]))))
         row = Row(str(claim), words, str(speaker) if speaker is not None else None,
-                  str(stated) if stated is not None else "", kinds.get(kind, ""),
-                  _int(graph.value(claim, _START)), topics)
+                  str(stated) if stated is not None else "", kinds.get(kind, ""), start, topics,
+                  str(sources[0]) if sources else None, str(kind) if kind is not None else None, plain)
         rows.append(row)
         if speaker is not None and str(speaker) not in labels:
             labels[str(speaker)] = _label(graph, speaker, SPEAKER_LABELS, lookup)
@@ -590,8 +642,10 @@ class SearchIndex:
                                *(facet_token("topic", t) for t in topics)])
             rowid = db.execute("INSERT INTO claims(doc, speaker, year, kind, date, start) VALUES (?, ?, ?, ?, ?, ?)",
                                (doc, speaker, row.year, row.kind, row.date, row.start)).lastrowid
-            db.execute("INSERT INTO claim_text(id, claim, words, facets, date, start) VALUES (?, ?, ?, ?, ?, ?)",
-                       (rowid, row.claim, row.words, facets, row.date, row.start))
+            db.execute("INSERT INTO claim_text(id, claim, words, facets, date, start, plain, document, kind_term) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (rowid, row.claim, row.words, facets, row.date, row.start, int(row.plain),
+                        None if row.document == graph else row.document, row.kind_term))
             db.execute("INSERT INTO claims_fts(rowid, words, facets) VALUES (?, ?, ?)", (rowid, row.words, facets))
             db.executemany("INSERT INTO claim_topics(id, topic, speaker, date) VALUES (?, ?, ?, ?)",
                            [(rowid, t, speaker, row.date) for t in topics])
@@ -628,16 +682,17 @@ class SearchIndex:
         return None
 
     def rows(self) -> list[tuple]:
-        """Every claim indexed as (graph, claim, words, speaker IRI, date, year, kind, topic IRIs), sorted:
-        what two indexes of the same store must agree on."""
+        """Every claim indexed as (graph, claim, words, speaker IRI, date, year, kind, topic IRIs, start,
+        plain, document, kind IRI), sorted: what two indexes of the same store must agree on."""
         topics: dict[int, list[str]] = {}
         for claim_id, iri in self._db.execute(
                 "SELECT t.id, terms.iri FROM claim_topics t JOIN terms ON terms.id = t.topic"):
             topics.setdefault(claim_id, []).append(iri)
         return sorted(
-            (graph, claim, words, speaker, date, year, kind, tuple(sorted(topics.get(claim_id, ()))))
-            for claim_id, graph, claim, words, speaker, date, year, kind in self._db.execute(
-                "SELECT c.id, d.graph, x.claim, x.words, s.iri, x.date, c.year, c.kind FROM claims c "
+            (graph, claim, words, speaker, date, year, kind, tuple(sorted(topics.get(claim_id, ()))), *rest)
+            for claim_id, graph, claim, words, speaker, date, year, kind, *rest in self._db.execute(
+                "SELECT c.id, d.graph, x.claim, x.words, s.iri, x.date, c.year, c.kind, "
+                "x.start, x.plain, COALESCE(x.document, d.graph), x.kind_term FROM claims c "
                 "JOIN documents d ON d.id = c.doc JOIN claim_text x ON x.id = c.id "
                 "LEFT JOIN terms s ON s.id = c.speaker"))
 
@@ -869,20 +924,28 @@ class SearchIndex:
                     f"WHERE topic = ? AND speaker IS NOT NULL AND length(date) >= 7{where} GROUP BY 1, 2")
         return "SELECT month, speaker, claims FROM month_counts WHERE topic = ? AND speaker != 0 AND claims > 0"
 
-    def _page(self, source: str, where: str, params: list, order: str, limit: int | None, offset: int) -> list[str]:
+    def _page(self, source: str, where: str, params: list, order: str, limit: int | None, offset: int,
+              details: bool = False, topics: bool = True) -> list:
         # the outer table's ordered index gives the date order; only claims of the same
         # date are sorted further (SQLite sorts "the right part of the ORDER BY")
         limit = -1 if limit is None else max(int(limit), 0)
-        return [iri for (iri,) in self._db.execute(
-            f"SELECT x.claim FROM {source} CROSS JOIN documents d ON d.id = c.doc "
+        what = f"{_LISTED}, {_TOPICS if topics else 'NULL'}" if details else "x.claim"
+        found = self._db.execute(
+            f"SELECT {what} FROM {source} CROSS JOIN documents d ON d.id = c.doc "
             f"CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
             f"ORDER BY {order}, d.graph, c.start, x.claim LIMIT ? OFFSET ?",
-            [*params, limit, max(int(offset), 0)])]
+            [*params, limit, max(int(offset), 0)]).fetchall()
+        if not details:
+            return [iri for (iri,) in found]
+        return [Listed(*row[:7], bool(row[7]), tuple(sorted(row[8].split(" "))) if row[8] else ())
+                for row in found]
 
     def speaker_claims(self, speaker: str, topic: str | None = None, since: str | None = None,
-                       until: str | None = None, limit: int | None = 25, offset: int = 0) -> list[str]:
+                       until: str | None = None, limit: int | None = 25, offset: int = 0,
+                       details: bool = False, topics: bool = True) -> list:
         """The IRIs of one speaker's claims (on one topic), newest first, undated last
-        (queries/speaker-claims.rq, speaker-topic-claims.rq); ``limit`` None: all from ``offset``."""
+        (queries/speaker-claims.rq, speaker-topic-claims.rq); ``limit`` None: all from ``offset``.
+        ``details``: a ``Listed`` per claim in place of its IRI (without its topics unless ``topics``)."""
         found = self._id(speaker)
         if found is None:
             return []
@@ -893,13 +956,16 @@ class SearchIndex:
             dates, params = self._dates("t.date", since, until)
             return self._page("claim_topics t CROSS JOIN claims c ON c.id = t.id",
                               f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
-                              "t.date DESC", limit, offset)
+                              "t.date DESC", limit, offset, details, topics)
         dates, params = self._dates("c.date", since, until)
-        return self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC", limit, offset)
+        return self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC", limit, offset,
+                          details, topics)
 
     def topic_claims(self, topic: str, since: str | None = None, until: str | None = None,
-                     limit: int | None = 25, offset: int = 0) -> list[str]:
-        """The IRIs of one topic's claims, oldest first, undated last (queries/topic-claims.rq)."""
+                     limit: int | None = 25, offset: int = 0, details: bool = False,
+                     topics: bool = True) -> list:
+        """The IRIs of one topic's claims, oldest first, undated last (queries/topic-claims.rq);
+        ``details``: a ``Listed`` per claim in place of its IRI (without its topics unless ``topics``)."""
         found = self._id(topic)
         if found is None:
             return []
@@ -908,14 +974,14 @@ class SearchIndex:
         dates, params = self._dates("t.date", since, until)
         with self._transaction():
             out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], "t.date",
-                             limit, offset)
+                             limit, offset, details, topics)
             if since or until or (limit is not None and len(out) >= limit):
                 return out
             dated = self._db.execute("SELECT COUNT(*) FROM claim_topics WHERE topic = ? AND date > ''",
                                      (found,)).fetchone()[0]
             rest = None if limit is None else limit - len(out)
             return out + self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date", rest,
-                                    max(offset - dated, 0))
+                                    max(offset - dated, 0), details, topics)
 
     def latest_claims(self, limit: int = 10) -> list[str]:
         """The IRIs of the latest dated claims with a speaker, newest first (queries/latest-claims.rq)."""

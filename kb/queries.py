@@ -299,15 +299,18 @@ def _listed(store, index, query: NamedQuery, bindings: dict, paging: dict) -> Se
     return run_listed(store, query, bindings, iris)
 
 
-def index_claims(index, query: NamedQuery, bindings: dict, limit: int | None = None, offset: int = 0) -> list[str]:
+def index_claims(index, query: NamedQuery, bindings: dict, limit: int | None = None, offset: int = 0,
+                 details: bool = False, topics: bool = True) -> list:
     """The IRIs of the claims the side index lists for a query that names a list of claims
-    ("#+ index: speaker-claims ?claim"), its parameters bound to ``bindings``, in the query's order."""
+    ("#+ index: speaker-claims ?claim"), its parameters bound to ``bindings``, in the query's order
+    (``details``: a kb.fts.Listed per claim in place of its IRI, with its topics when ``topics``)."""
     name = query.index[0]
     given = {k: str(v) for k, v in bindings.items()}
+    listing = {"limit": limit, "offset": offset, "details": details, "topics": topics}
     if name == "speaker-claims":
         return index.speaker_claims(given["speaker"], given.get("topic"), given.get("from"), given.get("to"),
-                                    limit=limit, offset=offset)
-    return index.topic_claims(given["topic"], given.get("from"), given.get("to"), limit=limit, offset=offset)
+                                    **listing)
+    return index.topic_claims(given["topic"], given.get("from"), given.get("to"), **listing)
 
 
 def run_listed(store, query: NamedQuery, bindings: dict, iris: list[str]) -> SelectResult:
@@ -319,20 +322,26 @@ def run_listed(store, query: NamedQuery, bindings: dict, iris: list[str]) -> Sel
     variable = query.index[1][0]
     text = INDEX_LINE.sub(lambda m: f"{m.group(1)}VALUES ?{variable} {{ }}  # LIST", query.text, count=1)
     if not iris:  # asked of the store with an empty VALUES block, Oxigraph may read every claim to find none
-        return SelectResult(_columns(text), [])
+        return SelectResult(list(_columns(text)), [])
     chunks = [iris[i:i + INDEX_CHUNK] for i in range(0, len(iris), INDEX_CHUNK)]
     results = [store.query_listed(text, variable, [URIRef(i) for i in chunk], bindings) for chunk in chunks]
     return SelectResult(results[0].variables, [row for r in results for row in r.rows])
 
 
-def _columns(text: str) -> list[str]:
+def visible_columns(query: NamedQuery) -> list[str]:
+    """The columns of a SELECT query's rows as the pages show them: its hidden ones left out."""
+    return [c for c in _columns(query.text) if c not in query.hidden]
+
+
+@functools.lru_cache(maxsize=64)
+def _columns(text: str) -> tuple[str, ...]:
     """The columns of a SELECT query, as a store answers them: asked of an empty in-memory store."""
     import pyoxigraph as ox
 
     from .store import check_query
 
     check_query(text)
-    return [v.value for v in ox.Store().query(text).variables]
+    return tuple(v.value for v in ox.Store().query(text).variables)
 
 
 def _counted(store, index, query: NamedQuery, text: str, bindings: dict) -> SelectResult:

@@ -171,6 +171,44 @@ def test_the_ontology_is_not_indexed_but_gives_the_labels(store, ontology):
     assert [v.label for v in index.search("reform").facets["speaker"]] == ["M. Zakharova"]
 
 
+def test_a_claims_row_is_plain_only_with_one_of_each_term_a_view_shows():
+    """Row.plain (a view's row of the claim can be made from the index) holds for a claim with one
+    text and one document, at most one speaker, date, offset (an integer as written) and kind, and
+    topics that are IRIs; each other shape is not plain, and is then given by the view's query."""
+    from rdflib.namespace import PROV, XSD
+
+    doc = URIRef("https://kb.example.org/document/d.txt")
+
+    def claim(key: str, **changes) -> list[tuple]:
+        subject = URIRef(f"https://kb.example.org/claim/{key}")
+        values = {SCHEMA.text: [Literal("We said so.")], PROV.wasDerivedFrom: [doc],
+                  SCHEMA.author: [iri("speaker", "sergey-lavrov")], KB.statedOn: [Literal("2025-03-01", datatype=XSD.date)],
+                  KB.startOffset: [Literal(7)], KB.kind: [KB.DirectQuote], SCHEMA.about: [iri("topic", "un-reform")]}
+        values.update(changes)
+        return [(subject, RDF.type, SCHEMA.Claim), *((subject, p, o) for p, objects in values.items() for o in objects)]
+
+    graph = fts.Triples()  # what `kb reindex` reads a graph into (an ingest gives an rdflib Graph)
+    shapes = {
+        "plain": {}, "bare": {SCHEMA.author: [], KB.statedOn: [], KB.startOffset: [], KB.kind: [], SCHEMA.about: []},
+        "two-texts": {SCHEMA.text: [Literal("One."), Literal("Two.")]}, "no-document": {PROV.wasDerivedFrom: []},
+        "literal-document": {PROV.wasDerivedFrom: [Literal("d.txt")]},
+        "two-speakers": {SCHEMA.author: [iri("speaker", "sergey-lavrov"), iri("speaker", "maria-zakharova")]},
+        "literal-speaker": {SCHEMA.author: [Literal("Lavrov")]},
+        "two-dates": {KB.statedOn: [Literal("2025-03-01", datatype=XSD.date), Literal("2025-03", datatype=XSD.gYearMonth)]},
+        "padded-offset": {KB.startOffset: ["007"]},  # a lexical form, as the store's reader gives it
+        "two-kinds": {KB.kind: [KB.DirectQuote, KB.ReportedSpeech]},
+        "literal-topic": {SCHEMA.about: [Literal("UN reform")]}, "iri-text": {SCHEMA.text: [doc]},
+    }
+    for key, changes in shapes.items():
+        for triple in claim(key, **changes):
+            graph.add(triple)
+    rows = {row.claim.rsplit("/", 1)[-1]: row for row in fts.rows_of(graph)[0]}
+    assert {key for key, row in rows.items() if row.plain} == {"plain", "bare"}
+    plain = rows["plain"]
+    assert (plain.document, plain.kind_term, plain.start) == (str(doc), str(KB.DirectQuote), 7)
+    assert (rows["bare"].kind_term, rows["bare"].speaker, rows["bare"].start) == (None, None, None)
+
+
 # ---------------------------------------------------------------- a crash, an old store
 
 def test_a_crash_between_the_two_commits_is_seen_and_kb_reindex_repairs_it(filled_store_dir, monkeypatch):

@@ -614,3 +614,95 @@ def test_a_views_data_takes_its_claims_from_the_index_when_it_is_complete(seeds_
     assert cut() == [whole[0], whole[2]]
     set_index_complete(store_dir, False)
     assert cut() == whole[:2]
+
+
+def _answers(client, urls: list[str]) -> dict:
+    out = {}
+    for url in urls:
+        response = client.get(url)
+        out[url] = (response.status_code, response.headers.get("KB-Results-Truncated"), response.get_data())
+    return out
+
+
+@pytest.mark.embedded_only(reason="the side index kept beside the embedded store")
+def test_a_views_rows_are_made_from_the_index(seeds_with_index, tmp_path):
+    """With a complete index, a speaker's or topic's data formats take each plain claim's row from
+    the index (words, date, document, offset, speaker, topics), not from the store: words changed
+    in the index alone show, and are gone once the index is marked incomplete.  A row's topics
+    are in the order of their IRIs on both paths."""
+    import shutil
+    import sqlite3
+
+    from kb import fts
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(seeds_with_index, store_dir)
+    client = create_app({"KB_STORE": str(store_dir), "TESTING": True}).test_client()
+    with fts.SearchIndex.open(store_dir) as index:
+        assert all(row[9] for row in index.rows())  # every claim of the seeds is plain
+    whole = client.get(f"{LAVROV}?format=json").get_json()["rows"]
+    several = [row for row in whole if len(row["topics"].split()) > 1]
+    assert several and all(row["topics"].split() == sorted(row["topics"].split()) for row in whole)
+    with sqlite3.connect(store_dir / fts.FILE_NAME) as db:
+        db.execute("UPDATE claim_text SET words = 'changed in the index' WHERE claim = ?", (whole[0]["claim"],))
+    db.close()
+    from_index = client.get(f"{LAVROV}?format=json").get_json()["rows"]
+    assert from_index[0]["quote"] == "changed in the index" and from_index[1:] == whole[1:]
+    topic = client.get(f"/topic/{several[0]['topics'].split()[0].rsplit('/', 1)[-1]}?format=csv").get_data(as_text=True)
+    assert "changed in the index" in topic or whole[0]["claim"] not in topic
+    set_index_complete(store_dir, False)
+    from_store = client.get(f"{LAVROV}?format=json").get_json()["rows"]
+    assert from_store == whole
+    assert all(row["topics"].split() == sorted(row["topics"].split()) for row in from_store)
+
+
+@pytest.mark.embedded_only(reason="the side index kept beside the embedded store")
+def test_a_claim_the_index_cannot_give_a_row_of_gets_the_querys_rows(seeds_with_index, tmp_path):
+    """A claim with two texts, a kind with two labels and a speaker with two names give the query's
+    own rows (two rows for the claim; one per label; a name SPARQL samples), so a view's data are the
+    same bytes with the index as without it; a claim without a document is in neither."""
+    import shutil
+
+    from kb import fts
+    from kb.store import ontology_graph_iri
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(seeds_with_index, store_dir)
+    client = create_app({"KB_STORE": str(store_dir), "TESTING": True}).test_client()
+    lavrov = client.get(f"{LAVROV}?format=json").get_json()["rows"]
+    doubled, undocumented = lavrov[1], lavrov[2]
+    document = doubled["document"]
+    ontology = ontology_graph_iri()
+    with EmbeddedStore.open(store_dir) as store:
+        store.update(f"""PREFIX schema: <https://schema.org/>
+            PREFIX prov: <http://www.w3.org/ns/prov#>
+            PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+            PREFIX kb: <https://w3id.org/kb/ns#>
+            INSERT DATA {{ GRAPH <{document}> {{ <{doubled['claim']}> schema:text "a second text" }}
+                           GRAPH <{ontology}> {{ kb:ReportedSpeech rdfs:label "косвенная"@ru .
+                                                 <{config.base_iri()}speaker/maria-zakharova>
+                                                     schema:name "Мария Захарова"@ru }} }} ;
+            DELETE DATA {{ GRAPH <{undocumented['document']}> {{
+                           <{undocumented['claim']}> prov:wasDerivedFrom <{undocumented['document']}> }} }}""",
+                     changed=[document, undocumented["document"], ontology])
+    with fts.SearchIndex.open(store_dir) as index:
+        assert index.problem() is None
+        plain = {row[1]: row[9] for row in index.rows()}
+    assert not plain[doubled["claim"]]
+    assert not plain[undocumented["claim"]]
+    urls = export_urls(client)
+    listed = _answers(client, urls)
+    rows = json.loads(listed[with_format(LAVROV, "json")][2])["rows"]
+    # a row per text (and per label of its kind, when that is the one labelled twice)
+    assert {r["quote"] for r in rows if r["claim"] == doubled["claim"]} == {doubled["quote"], "a second text"}
+    assert undocumented["claim"] not in {r["claim"] for r in rows}
+    set_index_complete(store_dir, False)
+    try:
+        sorted_ = _answers(client, urls)
+    finally:
+        set_index_complete(store_dir, True)
+    assert [u for u in urls if listed[u] != sorted_[u]] == []
+    topic_rows = [json.loads(body)["rows"] for url, (_, _, body) in listed.items()
+                  if url.startswith("/topic/") and url.endswith("format=json")]
+    kinds = Counter(r["kind"] for rows in topic_rows for r in rows)
+    assert kinds["косвенная"] and kinds["косвенная"] == kinds["indirect"]

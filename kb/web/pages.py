@@ -13,14 +13,14 @@ counts kept in step with the store document by document — and fetch from
 the store only the details of the claims on the page, by one query with
 their IRIs as a VALUES block (``select_listed``), so that a page does not
 cost more as the store grows.  The data formats of a speaker's or a
-topic's view (every claim, cut at the server's MAX_ROWS), when the view
-holds more claims than that, take the first MAX_ROWS claims from the
-index's list and give them, a chunk at a time, to the view's own named
-query in place of its "# INDEX" line (kb.queries.run_listed): the rows are the
-query's, and cost as much as the rows given, not as the speaker's or
-topic's claims.  Without a complete index (a
+topic's view (every claim, cut at the server's MAX_ROWS) take the claims
+from the index's list and make their rows there too (``view_rows``): the
+index keeps what a row shows of each claim, and the store is asked only
+for the names of their kinds and speakers; the rows of a claim the index
+cannot make a row of (two texts, say) are the view's own named query's on
+that claim (kb.queries.run_listed).  Without a complete index (a
 store written before it, an interrupted write, a store on a SPARQL server)
-the same rows come from the named queries alone.
+the same rows come from the named queries alone, byte for byte.
 
 The Turtle of a list carries its counts as kb:claimCount (a term of
 ontology/kb.ttl: neither VoID nor schema.org counts a speaker's claims);
@@ -32,15 +32,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Callable
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import OWL, PROV, RDF, SKOS, VOID, XSD
+from rdflib.namespace import OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
 from .. import fts, queries
 from ..errors import QueryError
@@ -72,6 +74,11 @@ LIST_MARK = re.compile(r"^[ \t]*VALUES \?(\w+) \{ \}[ \t]*# LIST[ \t]*$", re.MUL
 LATEST_COLUMNS = ["claim", "date", "quote", "speaker", "speakerName", "kind", "document"]
 SPEAKER_CLAIM_COLUMNS = ["claim", "date", "quote", "kind", "document", "start", "topics", "speaker"]
 TOPIC_CLAIM_COLUMNS = ["claim", "date", "speaker", "speakerName", "quote", "kind", "document", "topic"]
+# the columns of the views' queries that view_rows makes from the side index (besides those of
+# their parameters), and the properties that name a claim's kind and speaker there (as
+# speaker-claims.rq and topic-claims.rq name them)
+CLAIM_CELLS = ("claim", "date", "quote", "kind", "document", "start", "topics", "speaker", "speakerName")
+KIND_NAME, SPEAKER_NAME = str(RDFS.label), str(SCHEMA.name)
 
 
 class BadRequest(Exception):
@@ -115,23 +122,101 @@ def visible_rows(query: queries.NamedQuery, result: SelectResult) -> list[dict]:
 
 def export_rows(name: str, values: dict) -> list[dict]:
     """Every row of a view for its data formats, up to the server's cap on rows (MAX_ROWS): one
-    row more is asked for, so that ``respond`` can tell the answer was cut and say so.
+    row more is asked for, so that ``respond`` can tell the answer was cut and say so.  A row's
+    topics are given in the order of their IRIs, and the rows of one claim in the order of their cells.
 
-    A query that names a list of the side index ("#+ index: speaker-claims ?claim") and whose
-    view holds more claims than that, when the index is complete, gets the first of them from
-    there (kb.queries.run_listed); a smaller view is sorted whole by the query, which then sorts no more
-    claims than it gives (as fast or faster: bench/RESULTS.md, "Whole-view exports")."""
+    A query that names a list of the side index ("#+ index: speaker-claims ?claim"), when the index
+    is complete, gets its claims in order from there, and their rows made from the index too
+    (``view_rows``); without the index, the rows are the query's (bench/RESULTS.md, "Whole-view
+    exports")."""
     query, cap = queries.load_query(name), max_rows()
     index = browse_index() if query.index is not None and query.index[0].endswith("-claims") else None
-    if index is not None:
-        try:
-            bindings, _ = queries.bind(query, {k: v for k, v in values.items() if v not in (None, "")})
-        except QueryError as exc:
-            raise BadRequest(str(exc)) from None
-        iris = queries.index_claims(index, query, bindings, limit=cap + 1)
-        if len(iris) > cap:
-            return visible_rows(query, queries.run_listed(get_store(), query, bindings, iris))
-    return select(name, values, limit=cap + 1)
+    if index is None:
+        return _canonical(select(name, values, limit=cap + 1))
+    try:
+        bindings, _ = queries.bind(query, {k: v for k, v in values.items() if v not in (None, "")})
+    except QueryError as exc:
+        raise BadRequest(str(exc)) from None
+    listed = queries.index_claims(index, query, bindings, limit=cap + 1, details=True,
+                                  topics="topics" in queries.visible_columns(query))
+    return view_rows(query, bindings, listed)
+
+
+def view_rows(query: queries.NamedQuery, bindings: dict, listed: list[fts.Listed]) -> list[dict]:
+    """The rows the view's query gives for the claims ``listed`` by the side index, in that order,
+    as {column: plain string} — made from the index, and the names of their kinds and speakers
+    asked of the store in one query (queries/term-names.rq), rather than looked up claim by claim.
+
+    The index has a claim's row when the claim is plain (kb.fts.Row.plain: one text, one
+    document, at most one speaker, date, offset and kind) and its kind and speaker have at
+    most one name each; the rows of any other claim, and every row of a query with a column
+    the index does not keep, are the query's own on those claims (kb.queries.run_listed), in
+    ``_canonical`` order."""
+    columns = queries.visible_columns(query)
+    asked = [item.claim for item in listed]
+    fixed = {k: str(v) for k, v in bindings.items() if k in columns}  # a parameter's column
+    if not set(columns) <= {*CLAIM_CELLS, *fixed}:
+        return _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, asked)))
+    terms = {(item.kind_term, KIND_NAME) for item in listed if item.kind_term}
+    if "speakerName" in columns:
+        terms |= {(item.speaker, SPEAKER_NAME) for item in listed if item.speaker}
+    names = term_names(terms)
+    # a term's one name, '' for none; a term with several is left out (the query's rows give it)
+    kinds = {t: (n[0] if n else "") for (t, p), n in names.items() if p == KIND_NAME and len(n) <= 1}
+    speakers = {t: (n[0] if n else "") for (t, p), n in names.items() if p == SPEAKER_NAME and len(n) <= 1}
+    kinds[None] = speakers[None] = ""
+    named = speakers if "speakerName" in columns else {item.speaker: "" for item in listed}
+    # a claim's cells are made in the order of CLAIM_CELLS, the parameters' after them; a row
+    # picks its columns from there (itemgetter, dict(zip()): no Python call per cell)
+    where = {c: i for i, c in enumerate([*CLAIM_CELLS, *fixed])}
+    pick = itemgetter(*[where[c] for c in columns], -1)  # and one more, so that it always gives a tuple
+    constant = (*fixed.values(), "")
+    made = {item.claim: dict(zip(columns, pick((
+                item.claim, item.date, item.words, kinds[item.kind_term], item.document,
+                "" if item.start is None else str(item.start), " ".join(item.topics), item.speaker or "",
+                named[item.speaker], *constant))))
+            for item in listed if item.plain and item.kind_term in kinds and item.speaker in named}
+    others: dict[str, list[dict]] = {}
+    rest = [iri for iri in asked if iri not in made]
+    if rest:
+        for row in _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, rest))):
+            others.setdefault(row["claim"], []).append(row)
+    return [row for iri in asked for row in ([made[iri]] if iri in made else others.get(iri, []))]
+
+
+def term_names(terms: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """{(term, property): its distinct values as strings} for the (IRI, property IRI) pairs ``terms``
+    (queries/term-names.rq), kept per version of the store as ``cached`` keeps answers: a view of
+    ten thousand claims names the same few kinds and hundreds of speakers as the one before."""
+    version = store_version()
+    kept = current_app.extensions.setdefault("kb_term_names", {})
+    if kept.get("version") != version or version is None:
+        kept.clear()
+        kept["version"] = version
+    names = kept.setdefault("names", {})
+    wanted = sorted(terms - names.keys())
+    if wanted:
+        found = get_store().query_listed(queries.load_query("term-names").text, ("term", "property"),
+                                         [(URIRef(t), URIRef(p)) for t, p in wanted])
+        fresh: dict[tuple[str, str], list[str]] = {key: [] for key in wanted}  # a term without a name too
+        for term, prop, name in found.rows:
+            fresh[(str(term), str(prop))].append(str(name))
+        names.update(fresh)
+    return {key: names[key] for key in terms}
+
+
+def _canonical(rows: list[dict]) -> list[dict]:
+    """The rows with each one's "topics" (IRIs joined by spaces, in the order the store gives them)
+    sorted, and the rows of one claim (next to each other: they sort the same) in the order of their
+    cells, which the query leaves to the store: a view's data are the same bytes on every path."""
+    for row in rows:
+        if row.get("topics"):
+            row["topics"] = " ".join(sorted(row["topics"].split(" ")))
+    out: list[dict] = []
+    for _, same in itertools.groupby(rows, key=lambda row: row.get("claim")):
+        same = list(same)
+        out += sorted(same, key=lambda row: list(row.values())) if len(same) > 1 else same
+    return out
 
 
 def max_rows() -> int:
@@ -287,14 +372,17 @@ def respond(view: View, status: int = 200) -> Response:
 
 def render_data(view: View, fmt: str) -> str | bytes:
     columns = view.columns or (list(view.rows[0]) if view.rows else [])
-    if fmt == "json":
-        return json.dumps({"title": view.title, "columns": columns, "rows": view.rows},
-                          ensure_ascii=False, indent=1) + "\n"
+    if fmt == "json":  # a row per line: json's C encoder (five times faster) does not indent
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        head = encode({"title": view.title, "columns": columns})[:-1]
+        rows = "\n" + ",\n".join(map(encode, view.rows)) + "\n" if view.rows else ""
+        return f'{head}, "rows": [{rows}]}}\n'
+
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(view.rows)
+        writer = csv.writer(out, lineterminator="\n")  # as csv.DictWriter writes, a row a list
+        writer.writerow(columns)
+        writer.writerows([row.get(c, "") for c in columns] for row in view.rows)
         return out.getvalue()
     graph = view.graph if view.graph is not None else rows_graph(view.rows)
     return graph.serialize(format="turtle", encoding="utf-8")

@@ -39,6 +39,7 @@ The whole-view exports with and without the index, as in bench/RESULTS.md:
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import re
 import statistics
@@ -183,6 +184,7 @@ def run(args) -> None:
             totals = queries.as_dicts(queries.run(store, queries.load_query("stats")))[0]
     app = create_app({"KB_STORE": str(args.store), "TESTING": True})
     client = app.test_client()
+    gc.freeze()  # as `kb serve` does once the app is made (kb.web.server.serve)
     base = config.base_iri()
     rng = random.Random(args.seed)
     print(f"store: {totals['claims']} claims, {totals['speakers']} speakers, {totals['topics']} topics, "

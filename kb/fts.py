@@ -214,15 +214,15 @@ class Listed(NamedTuple):
     document: str  # its prov:wasDerivedFrom, when plain
     kind_term: str | None
     speaker: str | None
-    plain: bool
-    topics: tuple[str, ...]  # the IRIs, sorted
+    plain: int  # 1 when the claim is plain (Row.plain), else 0
+    topics: str  # the IRIs, sorted, joined by spaces ('' when not asked for)
 
 
-# a Listed, then its topics joined by spaces in no order (or NULL: not asked for)
+# a Listed, its topics joined by spaces in no order (sorted by _page), or '' when not asked for
 _LISTED = ("x.claim, x.date, x.words, x.start, COALESCE(x.document, d.graph), x.kind_term, "
            "(SELECT iri FROM terms WHERE id = c.speaker), x.plain")
-_TOPICS = ("(SELECT group_concat(terms.iri, ' ') FROM claim_topics t CROSS JOIN terms ON terms.id = t.topic "
-           "WHERE t.id = c.id)")
+_TOPICS = ("COALESCE((SELECT group_concat(terms.iri, ' ') FROM claim_topics t CROSS JOIN terms "
+           "ON terms.id = t.topic WHERE t.id = c.id), '')")
 
 
 class IndexMissing(KbError):
@@ -929,7 +929,7 @@ class SearchIndex:
         # the outer table's ordered index gives the date order; only claims of the same
         # date are sorted further (SQLite sorts "the right part of the ORDER BY")
         limit = -1 if limit is None else max(int(limit), 0)
-        what = f"{_LISTED}, {_TOPICS if topics else 'NULL'}" if details else "x.claim"
+        what = (_LISTED + ", " + (_TOPICS if topics else "''")) if details else "x.claim"
         found = self._db.execute(
             f"SELECT {what} FROM {source} CROSS JOIN documents d ON d.id = c.doc "
             f"CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
@@ -937,8 +937,11 @@ class SearchIndex:
             [*params, limit, max(int(offset), 0)]).fetchall()
         if not details:
             return [iri for (iri,) in found]
-        return [Listed(*row[:7], bool(row[7]), tuple(sorted(row[8].split(" "))) if row[8] else ())
-                for row in found]
+        listed = list(map(Listed._make, found))  # tuple.__new__: no Python call per row
+        for i, item in enumerate(listed):
+            if " " in item.topics:
+                listed[i] = item._replace(topics=" ".join(sorted(item.topics.split(" "))))
+        return listed
 
     def speaker_claims(self, speaker: str, topic: str | None = None, since: str | None = None,
                        until: str | None = None, limit: int | None = 25, offset: int = 0,

@@ -30,14 +30,12 @@ IRIs) are in resource_pages.py.
 """
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import re
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
@@ -153,10 +151,10 @@ def view_rows(query: queries.NamedQuery, bindings: dict, listed: list[fts.Listed
     the index does not keep, are the query's own on those claims (kb.queries.run_listed), in
     ``_canonical`` order."""
     columns = queries.visible_columns(query)
-    asked = [item.claim for item in listed]
     fixed = {k: str(v) for k, v in bindings.items() if k in columns}  # a parameter's column
     if not set(columns) <= {*CLAIM_CELLS, *fixed}:
-        return _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, asked)))
+        return _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings,
+                                                                 [item.claim for item in listed])))
     terms = {(item.kind_term, KIND_NAME) for item in listed if item.kind_term}
     if "speakerName" in columns:
         terms |= {(item.speaker, SPEAKER_NAME) for item in listed if item.speaker}
@@ -171,17 +169,21 @@ def view_rows(query: queries.NamedQuery, bindings: dict, listed: list[fts.Listed
     where = {c: i for i, c in enumerate([*CLAIM_CELLS, *fixed])}
     pick = itemgetter(*[where[c] for c in columns], -1)  # and one more, so that it always gives a tuple
     constant = (*fixed.values(), "")
-    made = {item.claim: dict(zip(columns, pick((
-                item.claim, item.date, item.words, kinds[item.kind_term], item.document,
-                "" if item.start is None else str(item.start), " ".join(item.topics), item.speaker or "",
-                named[item.speaker], *constant))))
-            for item in listed if item.plain and item.kind_term in kinds and item.speaker in named}
+    rows: list[dict | None] = [
+        dict(zip(columns, pick((
+            item.claim, item.date, item.words, kinds[item.kind_term], item.document,
+            "" if item.start is None else str(item.start), item.topics, item.speaker or "",
+            named[item.speaker], *constant))))
+        if item.plain and item.kind_term in kinds and item.speaker in named else None
+        for item in listed]
+    rest = [item.claim for item, row in zip(listed, rows) if row is None]
+    if not rest:
+        return rows
     others: dict[str, list[dict]] = {}
-    rest = [iri for iri in asked if iri not in made]
-    if rest:
-        for row in _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, rest))):
-            others.setdefault(row["claim"], []).append(row)
-    return [row for iri in asked for row in ([made[iri]] if iri in made else others.get(iri, []))]
+    for row in _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, rest))):
+        others.setdefault(row["claim"], []).append(row)
+    return [row for item, made in zip(listed, rows)
+            for row in ([made] if made is not None else others.get(item.claim, []))]
 
 
 def term_names(terms: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
@@ -372,20 +374,29 @@ def respond(view: View, status: int = 200) -> Response:
 
 def render_data(view: View, fmt: str) -> str | bytes:
     columns = view.columns or (list(view.rows[0]) if view.rows else [])
-    if fmt == "json":  # a row per line: json's C encoder (five times faster) does not indent
-        encode = json.JSONEncoder(ensure_ascii=False).encode
-        head = encode({"title": view.title, "columns": columns})[:-1]
-        rows = "\n" + ",\n".join(map(encode, view.rows)) + "\n" if view.rows else ""
-        return f'{head}, "rows": [{rows}]}}\n'
+    if fmt == "json":  # not indented: json's C encoder, three times faster, does not indent
+        return json.dumps({"title": view.title, "columns": columns, "rows": view.rows}, ensure_ascii=False) + "\n"
 
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")  # as csv.DictWriter writes, a row a list
-        writer.writerow(columns)
-        writer.writerows([row.get(c, "") for c in columns] for row in view.rows)
-        return out.getvalue()
+        return csv_text(columns, ([row.get(c, "") for c in columns] for row in view.rows))
     graph = view.graph if view.graph is not None else rows_graph(view.rows)
     return graph.serialize(format="turtle", encoding="utf-8")
+
+
+def csv_text(columns: list[str], rows: Iterable[list[str]]) -> str:
+    """CSV (RFC 4180, lines ended by LF) of rows of strings: a field with a comma, a quote, CR or LF
+    quoted, its quotes doubled.  What csv.writer writes (it leaves a lone CR unquoted), written
+    here because csv.writer took 150 ms for ten thousand rows of Cyrillic claims, this 25 ms."""
+    def field(value: str) -> str:
+        if '"' in value:
+            return '"' + value.replace('"', '""') + '"'
+        if "," in value or "\n" in value or "\r" in value or (value == "" and len(columns) == 1):
+            return '"' + value + '"'
+        return value
+
+    lines = [",".join(map(field, columns))]
+    lines += [",".join(map(field, row)) for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def rows_graph(rows: list[dict]) -> Graph:

@@ -675,6 +675,26 @@ def write_triples(triples: Iterable, fileobj: BinaryIO, format: str = "turtle",
     ox.serialize(triples, fileobj, rdf_format, prefixes=prefixes)
 
 
+def write_statements(statements: Iterable[tuple[str, str, str, str | None]], fileobj: BinaryIO,
+                     format: str = "turtle", prefixes: Mapping[str, str] | None = None) -> None:
+    """Statements of plain strings (subject IRI, predicate IRI, object, the object's datatype IRI:
+    '' for a plain string, None for an IRI), each written once, by pyoxigraph (write_triples):
+    no rdflib term is made, which for ten thousand rows of a page is most of the time."""
+    iris: dict[str, ox.NamedNode] = {}
+
+    def iri(value: str) -> ox.NamedNode:
+        node = iris.get(value)
+        if node is None:
+            node = iris[value] = ox.NamedNode(value)
+        return node
+
+    triples = dict.fromkeys(
+        ox.Triple(iri(s), iri(p), iri(o) if datatype is None
+                  else ox.Literal(o, datatype=iri(datatype)) if datatype else ox.Literal(o))
+        for s, p, o, datatype in statements)
+    write_triples(triples, fileobj, format, prefixes)
+
+
 # ---------------------------------------------------------------- choosing the backend
 
 def open_store(spec, read_only: bool = False):

@@ -725,3 +725,18 @@ def test_the_csv_of_a_view_reads_back_as_its_rows_and_is_what_the_csv_module_wri
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows([columns, *rows])
         assert text == out.getvalue()
+
+
+def test_a_views_turtle_is_its_rows_as_rdf(client):
+    """The Turtle of a filtered view (written by pyoxigraph from the rows' statements) is the graph
+    rdflib makes of the same rows (kb.web.pages.rows_graph): IRIs, typed dates and offsets, strings."""
+    from rdflib.compare import isomorphic
+
+    from kb.web.pages import rows_graph
+
+    for view in (f"{LAVROV}?from=2025-01-01", "/topic/un-reform?from=2024-01-01"):
+        rows = client.get(with_format(view, "json")).get_json()["rows"]
+        response = client.get(with_format(view, "ttl"))
+        assert response.status_code == 200 and rows
+        written = Graph().parse(data=response.get_data(as_text=True), format="turtle")
+        assert len(written) > 3 * len(rows) and isomorphic(written, rows_graph(rows))

@@ -129,7 +129,7 @@ def export_rows(name: str, values: dict) -> list[dict]:
     A query that names a list of the side index ("#+ index: speaker-claims ?claim"), when the index
     is complete, gets its claims in order from there, and their rows made from the index too
     (``view_rows``); without the index, the rows are the query's (bench/RESULTS.md, "Whole-view
-    exports")."""
+    exports from the side index")."""
     query, cap = queries.load_query(name), max_rows()
     index = browse_index() if query.index is not None and query.index[0].endswith("-claims") else None
     if index is None:
@@ -138,15 +138,14 @@ def export_rows(name: str, values: dict) -> list[dict]:
         bindings, _ = queries.bind(query, {k: v for k, v in values.items() if v not in (None, "")})
     except QueryError as exc:
         raise BadRequest(str(exc)) from None
-    listed = queries.index_claims(index, query, bindings, limit=cap + 1, details=True,
-                                  topics="topics" in queries.visible_columns(query))
-    return view_rows(query, bindings, listed)
+    return view_rows(index, query, bindings, limit=cap + 1)
 
 
-def view_rows(query: queries.NamedQuery, bindings: dict, listed: list[fts.Listed]) -> list[dict]:
-    """The rows the view's query gives for the claims ``listed`` by the side index, in that order,
-    as {column: plain string} — made from the index, and the names of their kinds and speakers
-    asked of the store in one query (queries/term-names.rq), rather than looked up claim by claim.
+def view_rows(index: fts.SearchIndex, query: queries.NamedQuery, bindings: dict, limit: int) -> list[dict]:
+    """The rows the view's query gives for the first ``limit`` claims the side index lists for it,
+    in that order, as {column: plain string} — made from the index, and the names of their kinds
+    and speakers asked of the store in one query (queries/term-names.rq), rather than looked up
+    claim by claim.
 
     The index has a claim's row when the claim is plain (kb.fts.Row.plain: one text, one
     document, at most one speaker, date, offset and kind) and its kind and speaker have at
@@ -154,6 +153,7 @@ def view_rows(query: queries.NamedQuery, bindings: dict, listed: list[fts.Listed
     the index does not keep, are the query's own on those claims (kb.queries.run_listed), in
     ``_canonical`` order."""
     columns = queries.visible_columns(query)
+    listed = queries.index_claims(index, query, bindings, limit=limit, details=True, topics="topics" in columns)
     fixed = {k: str(v) for k, v in bindings.items() if k in columns}  # a parameter's column
     if not set(columns) <= {*CLAIM_CELLS, *fixed}:
         return _canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings,

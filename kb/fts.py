@@ -205,7 +205,7 @@ def _create(db: sqlite3.Connection) -> None:
 
 class Listed(NamedTuple):
     """A claim as a list of the index gives it with its details (``speaker_claims(details=True)``):
-    what a view's row of it shows (kb.web.pages.view_rows), when ``plain`` (Row.plain)."""
+    what a view's row of it shows (kb.web.data.view_rows), when ``plain`` (Row.plain)."""
 
     claim: str
     date: str  # STR(kb:statedOn), '' when it has none

@@ -714,9 +714,9 @@ def test_a_claim_the_index_cannot_give_a_row_of_gets_the_querys_rows(seeds_with_
 @given(st.lists(st.lists(st.text(alphabet=st.sampled_from(list(',"\n\r aé\tЖ\'\\')), max_size=6),
                          min_size=3, max_size=3), max_size=5))
 def test_the_csv_of_a_view_reads_back_as_its_rows_and_is_what_the_csv_module_writes(rows):
-    """kb.web.pages.csv_text (written for speed) gives the rows back through csv.reader, and the bytes
+    """kb.web.data.csv_text (written for speed) gives the rows back through csv.reader, and the bytes
     csv.writer writes, but for a lone CR in a field, which it quotes as RFC 4180 asks."""
-    from kb.web.pages import csv_text
+    from kb.web.data import csv_text
 
     columns = ["claim", "quote", "date"]
     text = csv_text(columns, rows)
@@ -729,10 +729,10 @@ def test_the_csv_of_a_view_reads_back_as_its_rows_and_is_what_the_csv_module_wri
 
 def test_a_views_turtle_is_its_rows_as_rdf(client):
     """The Turtle of a filtered view (written by pyoxigraph from the rows' statements) is the graph
-    rdflib makes of the same rows (kb.web.pages.rows_graph): IRIs, typed dates and offsets, strings."""
+    rdflib makes of the same rows (kb.web.data.rows_graph): IRIs, typed dates and offsets, strings."""
     from rdflib.compare import isomorphic
 
-    from kb.web.pages import rows_graph
+    from kb.web.data import rows_graph
 
     for view in (f"{LAVROV}?from=2025-01-01", "/topic/un-reform?from=2024-01-01"):
         rows = client.get(with_format(view, "json")).get_json()["rows"]

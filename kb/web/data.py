@@ -84,7 +84,7 @@ def view_rows(index: fts.SearchIndex, query: queries.NamedQuery, bindings: dict,
     kinds = {t: (n[0] if n else "") for (t, p), n in names.items() if p == KIND_NAME and len(n) <= 1}
     speakers = {t: (n[0] if n else "") for (t, p), n in names.items() if p == SPEAKER_NAME and len(n) <= 1}
     kinds[None] = speakers[None] = ""
-    named = speakers if "speakerName" in columns else {item.speaker: "" for item in listed}
+    named = "speakerName" in columns  # else a speaker's names do not matter
     # a claim's cells are made in the order of CLAIM_CELLS, the parameters' after them; a row
     # picks its columns from there (itemgetter, dict(zip()): no Python call per cell)
     where = {c: i for i, c in enumerate([*CLAIM_CELLS, *fixed])}
@@ -94,8 +94,8 @@ def view_rows(index: fts.SearchIndex, query: queries.NamedQuery, bindings: dict,
         dict(zip(columns, pick((
             item.claim, item.date, item.words, kinds[item.kind_term], item.document,
             "" if item.start is None else str(item.start), item.topics, item.speaker or "",
-            named[item.speaker], *constant))))
-        if item.plain and item.kind_term in kinds and item.speaker in named else None
+            speakers.get(item.speaker, ""), *constant))))
+        if item.plain and item.kind_term in kinds and (not named or item.speaker in speakers) else None
         for item in listed]
     rest = [item.claim for item, row in zip(listed, rows) if row is None]
     if not rest:

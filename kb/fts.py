@@ -203,26 +203,26 @@ def _create(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
 
-class Listed(NamedTuple):
-    """A claim as a list of the index gives it with its details (``speaker_claims(details=True)``):
-    what a view's row of it shows (kb.web.data.view_rows), when ``plain`` (Row.plain)."""
+class Listing(NamedTuple):
+    """The claims of a list with what a view's row shows of each (``speaker_claims(details=True)``),
+    one tuple per claim as SQLite gives it, no Python object made per claim: kb.web.data.view_rows
+    makes ten thousand rows from them.  A claim's tuple is (``LISTED``):
 
-    claim: str
-    date: str  # STR(kb:statedOn), '' when it has none
-    words: str  # its schema:text, when plain
-    start: int | None
-    document: str  # its prov:wasDerivedFrom, when plain
-    kind_term: str | None
-    speaker: str | None
-    plain: int  # 1 when the claim is plain (Row.plain), else 0
-    topics: str  # the IRIs, sorted, joined by spaces ('' when not asked for)
+    claim, date (STR(kb:statedOn), '' when none), words (its schema:text when plain), start (its
+    kb:startOffset as text, '' when none), document (its prov:wasDerivedFrom when plain), kind (its
+    kb:kind's IRI or None), speaker (a key of ``speakers``, None for none), plain (1 when
+    Row.plain, else 0), topics (a key of ``topics``; '' when not asked for)."""
+
+    rows: list[tuple]
+    speakers: dict[int, str]  # the speaker cell of a row -> the speaker's IRI
+    topics: dict[str, str]  # the topics cell of a row -> their IRIs, sorted, joined by spaces
 
 
-# a Listed, its topics joined by spaces in no order (sorted by _page), or '' when not asked for
-_LISTED = ("x.claim, x.date, x.words, x.start, COALESCE(x.document, d.graph), x.kind_term, "
-           "(SELECT iri FROM terms WHERE id = c.speaker), x.plain")
-_TOPICS = ("COALESCE((SELECT group_concat(terms.iri, ' ') FROM claim_topics t CROSS JOIN terms "
-           "ON terms.id = t.topic WHERE t.id = c.id), '')")
+LISTED = ("claim", "date", "words", "start", "document", "kind", "speaker", "plain", "topics")
+_LISTED = ("x.claim, x.date, x.words, COALESCE(CAST(x.start AS TEXT), ''), COALESCE(x.document, d.graph), "
+           "x.kind_term, c.speaker, x.plain")
+# a claim's topics as the numbers of their terms, in no order ('' for none)
+_TOPICS = "COALESCE((SELECT group_concat(t.topic, ' ') FROM claim_topics t WHERE t.id = c.id), '')"
 
 
 class IndexMissing(KbError):
@@ -935,56 +935,58 @@ class SearchIndex:
             f"CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
             f"ORDER BY {order}, d.graph, c.start, x.claim LIMIT ? OFFSET ?",
             [*params, limit, max(int(offset), 0)]).fetchall()
-        if not details:
-            return [iri for (iri,) in found]
-        listed = list(map(Listed._make, found))  # tuple.__new__: no Python call per row
-        for i, item in enumerate(listed):
-            if " " in item.topics:
-                listed[i] = item._replace(topics=" ".join(sorted(item.topics.split(" "))))
-        return listed
+        return [iri for (iri,) in found] if not details else found
+
+    def _listing(self, found: list[tuple]) -> Listing:
+        # the terms named, looked up once each: hundreds of speakers, a few hundred sets of topics
+        speakers = {i for i in {row[6] for row in found} if i is not None}
+        sets = {row[8] for row in found}
+        numbers = {int(n) for cell in sets for n in cell.split()}
+        iris = {i: iri for i, (iri, _) in self._terms(speakers | numbers).items()}
+        return Listing(found, {i: iris[i] for i in speakers},
+                       {cell: " ".join(sorted(iris[int(n)] for n in cell.split())) for cell in sets})
 
     def speaker_claims(self, speaker: str, topic: str | None = None, since: str | None = None,
                        until: str | None = None, limit: int | None = 25, offset: int = 0,
                        details: bool = False, topics: bool = True) -> list:
         """The IRIs of one speaker's claims (on one topic), newest first, undated last
         (queries/speaker-claims.rq, speaker-topic-claims.rq); ``limit`` None: all from ``offset``.
-        ``details``: a ``Listed`` per claim in place of its IRI (without its topics unless ``topics``)."""
-        found = self._id(speaker)
-        if found is None:
-            return []
+        ``details``: a ``Listing`` of the claims in place of their IRIs (without topics unless ``topics``)."""
+        found, on = self._id(speaker), self._id(topic) if topic else None
+        if found is None or (topic and on is None):
+            return self._listing([]) if details else []
         if topic:
-            on = self._id(topic)
-            if on is None:
-                return []
             dates, params = self._dates("t.date", since, until)
-            return self._page("claim_topics t CROSS JOIN claims c ON c.id = t.id",
-                              f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
-                              "t.date DESC", limit, offset, details, topics)
-        dates, params = self._dates("c.date", since, until)
-        return self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC", limit, offset,
-                          details, topics)
+            listed = self._page("claim_topics t CROSS JOIN claims c ON c.id = t.id",
+                                f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
+                                "t.date DESC", limit, offset, details, topics)
+        else:
+            dates, params = self._dates("c.date", since, until)
+            listed = self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC", limit,
+                                offset, details, topics)
+        return self._listing(listed) if details else listed
 
     def topic_claims(self, topic: str, since: str | None = None, until: str | None = None,
                      limit: int | None = 25, offset: int = 0, details: bool = False,
                      topics: bool = True) -> list:
         """The IRIs of one topic's claims, oldest first, undated last (queries/topic-claims.rq);
-        ``details``: a ``Listed`` per claim in place of its IRI (without its topics unless ``topics``)."""
+        ``details``: a ``Listing`` of the claims in place of their IRIs (without topics unless ``topics``)."""
         found = self._id(topic)
         if found is None:
-            return []
+            return self._listing([]) if details else []
         offset = max(int(offset), 0)
         source = "claim_topics t CROSS JOIN claims c ON c.id = t.id"
         dates, params = self._dates("t.date", since, until)
         with self._transaction():
             out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], "t.date",
                              limit, offset, details, topics)
-            if since or until or (limit is not None and len(out) >= limit):
-                return out
-            dated = self._db.execute("SELECT COUNT(*) FROM claim_topics WHERE topic = ? AND date > ''",
-                                     (found,)).fetchone()[0]
-            rest = None if limit is None else limit - len(out)
-            return out + self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date", rest,
-                                    max(offset - dated, 0), details, topics)
+            if not (since or until or (limit is not None and len(out) >= limit)):
+                dated = self._db.execute("SELECT COUNT(*) FROM claim_topics WHERE topic = ? AND date > ''",
+                                         (found,)).fetchone()[0]
+                rest = None if limit is None else limit - len(out)
+                out += self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date", rest,
+                                  max(offset - dated, 0), details, topics)
+        return self._listing(out) if details else out
 
     def latest_claims(self, limit: int = 10) -> list[str]:
         """The IRIs of the latest dated claims with a speaker, newest first (queries/latest-claims.rq)."""

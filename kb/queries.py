@@ -303,7 +303,7 @@ def index_claims(index, query: NamedQuery, bindings: dict, limit: int | None = N
                  details: bool = False, topics: bool = True) -> list:
     """The IRIs of the claims the side index lists for a query that names a list of claims
     ("#+ index: speaker-claims ?claim"), its parameters bound to ``bindings``, in the query's order
-    (``details``: a kb.fts.Listed per claim in place of its IRI, with its topics when ``topics``)."""
+    (``details``: a kb.fts.Listing of the claims in place of their IRIs, with topics when ``topics``)."""
     name = query.index[0]
     given = {k: str(v) for k, v in bindings.items()}
     listing = {"limit": limit, "offset": offset, "details": details, "topics": topics}

@@ -727,6 +727,30 @@ def test_the_csv_of_a_view_reads_back_as_its_rows_and_is_what_the_csv_module_wri
         assert text == out.getvalue()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list('%"\\\n\t\x00 aé\u2028Ж\ud800')), min_size=1, max_size=4),
+                min_size=1, max_size=4, unique=True),
+       st.lists(st.text(alphabet=st.sampled_from(list('%"\\\n\t\x00 aé\u2028Ж\ud800s')), max_size=6), max_size=24),
+       st.text(max_size=5))
+def test_a_table_is_written_as_the_list_of_its_rows(columns, cells, title):
+    """kb.web.data.Table (a view's rows as tuples) reads as its rows as dicts, and json_text, csv_text
+    and table_rows write it as the same bytes as those dicts (json.dumps for the JSON)."""
+    from kb.web.data import Table, csv_text, json_text, table_rows
+
+    width = len(columns)
+    tuples = [tuple(cells[i:i + width]) for i in range(0, len(cells) - width + 1, width)]
+    table = Table(columns, tuples)
+    dicts = [dict(zip(columns, row)) for row in tuples]
+    assert list(table) == dicts and len(table) == len(dicts) and list(table[1:]) == dicts[1:]
+    if dicts:
+        assert table[-1] == dicts[-1]
+    assert json_text(title, columns, table) == json.dumps(
+        {"title": title, "columns": columns, "rows": dicts}, ensure_ascii=False) + "\n"
+    assert json.loads(json_text(title, columns, table))["rows"] == dicts
+    shown = columns[::-1][:2]  # another order, fewer columns
+    assert csv_text(shown, table_rows(table, shown)) == csv_text(shown, table_rows(dicts, shown))
+
+
 def test_a_views_turtle_is_its_rows_as_rdf(client):
     """The Turtle of a filtered view (written by pyoxigraph from the rows' statements) is the graph
     rdflib makes of the same rows (kb.web.data.rows_graph): IRIs, typed dates and offsets, strings."""

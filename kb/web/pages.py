@@ -27,7 +27,6 @@ IRIs) are in resource_pages.py.
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -40,7 +39,8 @@ from rdflib.namespace import RDF, VOID
 from .. import fts, queries
 from ..errors import QueryError
 from ..store import write_statements
-from .data import KB, SCHEMA, canonical, csv_text, row_statements, rows_graph, view_rows, visible_rows
+from .data import (KB, SCHEMA, Table, canonical, csv_text, json_text, row_statements, rows_graph, table_rows, view_rows,
+                   visible_rows)
 from .linked_data import base, get_store, local_url, store_version
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -92,7 +92,7 @@ def _select(query: queries.NamedQuery, bindings: dict, limit: int | None, offset
     return visible_rows(query, get_store().query(text, bindings))
 
 
-def export_rows(name: str, values: dict) -> list[dict]:
+def export_rows(name: str, values: dict) -> Table | list[dict]:
     """Every row of a view for its data formats, up to the server's cap on rows (MAX_ROWS): one
     row more is asked for, so that ``respond`` can tell the answer was cut and say so.  A row's
     topics are given in the order of their IRIs, and the rows of one claim in the order of their cells.
@@ -231,7 +231,7 @@ class View:
     template: str
     title: str
     context: dict = field(default_factory=dict)
-    rows: list[dict] | None = None  # every row of the view, for json/csv/ttl
+    rows: Table | list[dict] | None = None  # every row of the view, for json/csv/ttl
     columns: list[str] | None = None
     graph: Graph | None = None  # the Turtle, when it is not made from the rows
 
@@ -265,11 +265,11 @@ def respond(view: View, status: int = 200) -> Response:
 
 def render_data(view: View, fmt: str) -> str | bytes:
     columns = view.columns or (list(view.rows[0]) if view.rows else [])
-    if fmt == "json":  # not indented: json's C encoder, three times faster, does not indent
-        return json.dumps({"title": view.title, "columns": columns, "rows": view.rows}, ensure_ascii=False) + "\n"
+    if fmt == "json":  # not indented: json's C encoder (three times faster) does not indent
+        return json_text(view.title, columns, view.rows)
 
     if fmt == "csv":
-        return csv_text(columns, ([row.get(c, "") for c in columns] for row in view.rows))
+        return csv_text(columns, table_rows(view.rows, columns))
     if view.graph is not None:
         return view.graph.serialize(format="turtle", encoding="utf-8")
     out = io.BytesIO()  # written by pyoxigraph, no rdflib term made: 4 s -> 0.3 s for 10,000 rows

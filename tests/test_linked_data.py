@@ -15,7 +15,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from conftest import count_triples
+from conftest import C, build_document, count_triples, iri
 from kb import config, queries
 from kb.pipeline import ingest
 from kb.store import EmbeddedStore, from_ox, ontology_graph_iri, open_store
@@ -158,6 +158,28 @@ def test_speaker_lists_at_most_100_claims(client, store):
     total = set(everything.subjects(SCHEMA_AUTHOR, iri))
     assert linked <= total
     assert len(linked) == min(100, len(total)) > 0
+
+
+def test_a_busy_speaker_and_topic_list_100_of_their_claims(store_dir, ontology):
+    """Past 100 claims, a speaker's and a topic's RDF (queries/describe.rq) name 100 of them, each one
+    of theirs, with the resource's own triples; which hundred is the store's choice."""
+    with open_store(store_dir) as s:
+        s.set_ontology(ontology)
+        for n in range(3):
+            doc, g = build_document(f"busy-{n}.txt", [C("sergey-lavrov", f"Claim {n}-{i}", "2025-01-02",
+                                                        topics=("new-start",)) for i in range(50)])
+            s.replace_document(doc, g)
+    client = create_app({"KB_STORE": str(store_dir), "TESTING": True}).test_client()
+    for resource, predicate in ((iri("speaker", "sergey-lavrov"), SCHEMA_AUTHOR),
+                                (iri("topic", "new-start"), SCHEMA_ABOUT)):
+        response = client.get(path_of(resource) + ".nt")
+        assert response.status_code == 200
+        graph = parse(response.data, "nt")
+        named = set(graph.subjects(predicate, resource))
+        claims = set(parse(client.get(path_of(resource) + "/claims.nt").data, "nt").subjects(predicate, resource))
+        assert len(claims) == 150 and len(named) == 100 and named <= claims
+        own = set(ontology.predicate_objects(resource))
+        assert own and set(graph.predicate_objects(resource)) >= own
 
 
 @pytest.mark.parametrize("accept, expected", [

@@ -70,7 +70,8 @@ SCHEMA = Namespace("https://schema.org/")
 
 FILE_NAME = "kb-search.sqlite"
 DEFAULT_GRAPH = ""  # the key of the store's default graph (kb load of triples) among the documents
-SCHEMA_VERSION = "4"  # 3: dates on the narrow rows, ordered browse indexes, counts; 4: a view's row of a claim
+SCHEMA_VERSION = "5"  # 3: dates on the narrow rows, ordered browse indexes, counts; 4: a view's row of a claim;
+# 5: a claim's topics on its wide row
 FACETS = ("speaker", "topic", "year", "kind")
 MAX_TOKENS = 16  # words of a search text at most (the rest is ignored)
 MAX_PAGE_SIZE = 10_000
@@ -125,7 +126,9 @@ CREATE INDEX IF NOT EXISTS claims_doc ON claims(doc);
 -- wide rows, read for the hits of a page only; the content of the FTS table
 -- plain: the claim has one of each term a view's row shows (Row.plain); its words are
 -- then its one schema:text, document its prov:wasDerivedFrom (NULL: the document's graph
--- IRI), kind_term its kb:kind; a view's data formats make its row from here (view_rows)
+-- IRI), kind_term its kb:kind; a view's data formats make its row from here (view_rows);
+-- topics: the ids of its topics' terms, joined by spaces (claim_topics has them as rows: read
+-- per claim, they cost ten thousand lookups more, 14 ms, for a view of 10,000 rows at 1M)
 CREATE TABLE IF NOT EXISTS claim_text(
     id INTEGER PRIMARY KEY,
     claim TEXT NOT NULL,
@@ -135,7 +138,8 @@ CREATE TABLE IF NOT EXISTS claim_text(
     start INTEGER,
     plain INTEGER NOT NULL DEFAULT 0,
     document TEXT,
-    kind_term TEXT);
+    kind_term TEXT,
+    topics TEXT NOT NULL DEFAULT '');
 -- speaker and date repeated from the claim's row, for the ordered indexes of a topic's claims
 CREATE TABLE IF NOT EXISTS claim_topics(
     id INTEGER NOT NULL,
@@ -221,8 +225,8 @@ class Listing(NamedTuple):
 LISTED = ("claim", "date", "words", "start", "document", "kind", "speaker", "plain", "topics")
 _LISTED = ("x.claim, x.date, x.words, COALESCE(CAST(x.start AS TEXT), ''), COALESCE(x.document, d.graph), "
            "x.kind_term, c.speaker, x.plain")
-# a claim's topics as the numbers of their terms, in no order ('' for none)
-_TOPICS = "COALESCE((SELECT group_concat(t.topic, ' ') FROM claim_topics t WHERE t.id = c.id), '')"
+# a claim's topics as the numbers of their terms ('' for none)
+_TOPICS = "x.topics"
 
 
 class IndexMissing(KbError):
@@ -642,10 +646,10 @@ class SearchIndex:
                                *(facet_token("topic", t) for t in topics)])
             rowid = db.execute("INSERT INTO claims(doc, speaker, year, kind, date, start) VALUES (?, ?, ?, ?, ?, ?)",
                                (doc, speaker, row.year, row.kind, row.date, row.start)).lastrowid
-            db.execute("INSERT INTO claim_text(id, claim, words, facets, date, start, plain, document, kind_term) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO claim_text(id, claim, words, facets, date, start, plain, document, kind_term, "
+                       "topics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (rowid, row.claim, row.words, facets, row.date, row.start, int(row.plain),
-                        None if row.document == graph else row.document, row.kind_term))
+                        None if row.document == graph else row.document, row.kind_term, " ".join(map(str, topics))))
             db.execute("INSERT INTO claims_fts(rowid, words, facets) VALUES (?, ?, ?)", (rowid, row.words, facets))
             db.executemany("INSERT INTO claim_topics(id, topic, speaker, date) VALUES (?, ?, ?, ?)",
                            [(rowid, t, speaker, row.date) for t in topics])

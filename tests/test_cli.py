@@ -17,7 +17,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from conftest import DOCS, ROOT, SCHEMA, count_triples, iri
+from conftest import DOCS, ROOT, SCHEMA, C, build_document, count_triples, iri
 from kb import evaluate
 from kb.cli import main
 from kb.store import EmbeddedStore, ontology_graph_iri, open_store
@@ -58,6 +58,20 @@ def test_query_claims_as_csv(runner, filled_store_dir):
     assert list(got[0]) == ["claim", "speaker", "speakerName", "date", "topic", "topicLabel", "quote", "kind",
                             "document"]
     assert {r["document"].rsplit("/", 1)[-1] for r in got} == set(DOCS)
+
+
+def test_query_csv_reads_back_as_the_claims_words(runner, store_dir, ontology):
+    """`kb query --format csv` (kb.queries.csv_text) quotes what must be quoted, a lone CR too: the
+    words of a claim come back through csv.reader as they are in the store."""
+    words = ['Carriage\rreturn', 'Line one\rline "two", three', "Multi\nline", "plain words", "", 'a "" b']
+    with open_store(store_dir) as store:
+        store.set_ontology(ontology)
+        doc, g = build_document("csv.txt", [C("sergey-lavrov", w or " ", "2025-01-02") for w in words])
+        store.replace_document(doc, g)
+    result = kb(runner, "query", "claims", "--format", "csv", "--store", store_dir)
+    assert result.exit_code == 0, result.output
+    got = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+    assert sorted(r["quote"] for r in got) == sorted(w or " " for w in words)
 
 
 def test_the_store_comes_from_the_environment(runner, filled_store_dir, monkeypatch):

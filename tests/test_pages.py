@@ -714,9 +714,9 @@ def test_a_claim_the_index_cannot_give_a_row_of_gets_the_querys_rows(seeds_with_
 @given(st.lists(st.lists(st.text(alphabet=st.sampled_from(list(',"\n\r aé\tЖ\'\\')), max_size=6),
                          min_size=3, max_size=3), max_size=5))
 def test_the_csv_of_a_view_reads_back_as_its_rows_and_is_what_the_csv_module_writes(rows):
-    """kb.web.data.csv_text (written for speed) gives the rows back through csv.reader, and the bytes
+    """kb.queries.csv_text (written for speed) gives the rows back through csv.reader, and the bytes
     csv.writer writes, but for a lone CR in a field, which it quotes as RFC 4180 asks."""
-    from kb.web.data import csv_text
+    from kb.queries import csv_text
 
     columns = ["claim", "quote", "date"]
     text = csv_text(columns, rows)
@@ -735,7 +735,8 @@ def test_the_csv_of_a_view_reads_back_as_its_rows_and_is_what_the_csv_module_wri
 def test_a_table_is_written_as_the_list_of_its_rows(columns, cells, title):
     """kb.web.data.Table (a view's rows as tuples) reads as its rows as dicts, and json_text, csv_text
     and table_rows write it as the same bytes as those dicts (json.dumps for the JSON)."""
-    from kb.web.data import Table, csv_text, json_text, table_rows
+    from kb.queries import csv_text
+    from kb.web.data import Table, json_text, table_rows
 
     width = len(columns)
     tuples = [tuple(cells[i:i + width]) for i in range(0, len(cells) - width + 1, width)]

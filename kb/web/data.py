@@ -15,7 +15,7 @@ The rows made from the index are a ``Table``: tuples under one list of
 columns, no dict per row, which reads as the list of dicts it stands for.
 Ten thousand rows are written in tens of milliseconds: JSON from a Table's
 tuples through one template (``json_text``, the bytes json.dumps gives its
-dicts), CSV by ``csv_text`` (the csv module was six times slower on Cyrillic
+dicts), CSV by kb.queries.csv_text (the csv module was six times slower on Cyrillic
 text), Turtle by pyoxigraph from the rows' statements (``row_statements``,
 kb.store.write_statements), no rdflib term made (bench/RESULTS.md,
 "Whole-view exports from the side index").
@@ -173,22 +173,6 @@ def canonical(rows: list[dict]) -> list[dict]:
         same = list(same)
         out += sorted(same, key=lambda row: list(row.values())) if len(same) > 1 else same
     return out
-
-
-def csv_text(columns: list[str], rows: Iterable[list[str]]) -> str:
-    """CSV (RFC 4180, lines ended by LF) of rows of strings: a field with a comma, a quote, CR or LF
-    quoted, its quotes doubled.  What csv.writer writes (it leaves a lone CR unquoted), written
-    here because csv.writer took 150 ms for ten thousand rows of Cyrillic claims, this 25 ms."""
-    def field(value: str) -> str:
-        if '"' in value:
-            return '"' + value.replace('"', '""') + '"'
-        if "," in value or "\n" in value or "\r" in value or (value == "" and len(columns) == 1):
-            return '"' + value + '"'
-        return value
-
-    lines = [",".join(map(field, columns))]
-    lines += [",".join(map(field, row)) for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 def table_rows(rows: Table | list[dict], columns: list[str]) -> Iterable[tuple | list]:

@@ -312,18 +312,18 @@ def index_claims(index, query: NamedQuery, bindings: dict, limit: int | None = N
     return index.topic_claims(given["topic"], given.get("from"), given.get("to"), **listing)
 
 
-def run_listed(store, query: NamedQuery, bindings: dict, iris: list[str]) -> SelectResult:
+def run_listed(store, query: NamedQuery, bindings: dict, iris: list[str], strings: bool = False) -> SelectResult:
     """The query's rows for the claims ``iris`` (listed by the index, in the query's order): the query
     itself with the claims, INDEX_CHUNK at a time, as a VALUES block in place of its "# INDEX" line.
     Each chunk's rows are the query's own rows of those claims, sorted by the query; the chunks
     follow the list.  One block of every claim would not do: Oxigraph answered a block of over a
-    thousand IRIs many times slower than the same IRIs in chunks."""
+    thousand IRIs many times slower than the same IRIs in chunks.  ``strings`` as for the store's query."""
     variable = query.index[1][0]
     text = INDEX_LINE.sub(lambda m: f"{m.group(1)}VALUES ?{variable} {{ }}  # LIST", query.text, count=1)
     if not iris:  # asked of the store with an empty VALUES block, Oxigraph may read every claim to find none
         return SelectResult(list(_columns(text)), [])
     chunks = [iris[i:i + INDEX_CHUNK] for i in range(0, len(iris), INDEX_CHUNK)]
-    results = [store.query_listed(text, variable, [URIRef(i) for i in chunk], bindings) for chunk in chunks]
+    results = [store.query_listed(text, variable, [URIRef(i) for i in chunk], bindings, strings) for chunk in chunks]
     return SelectResult(results[0].variables, [row for r in results for row in r.rows])
 
 

@@ -174,9 +174,9 @@ class RemoteStore:
         with self._post_query(sparql, "application/n-triples") as response:
             yield from ox.parse(response, format=ox.RdfFormat.N_TRIPLES)
 
-    def query(self, sparql: str, bindings: Mapping[str, object] | None = None):
+    def query(self, sparql: str, bindings: Mapping[str, object] | None = None, strings: bool = False):
         """SELECT -> SelectResult, CONSTRUCT/DESCRIBE -> GraphResult (an rdflib Graph), ASK -> bool,
-        as EmbeddedStore.query."""
+        as EmbeddedStore.query (``strings``: a SELECT's cells as the answer's plain values)."""
         check_query(sparql)
         text = bind(sparql, bindings or {})
         kind = _query_form(text)
@@ -190,7 +190,11 @@ class RemoteStore:
         if "boolean" in answer:
             return bool(answer["boolean"])
         variables = answer["head"].get("vars", [])
-        rows = [tuple(_json_term(b.get(v)) for v in variables) for b in answer["results"]["bindings"]]
+        if strings:
+            rows = [tuple(None if (cell := b.get(v)) is None else cell["value"] for v in variables)
+                    for b in answer["results"]["bindings"]]
+        else:
+            rows = [tuple(_json_term(b.get(v)) for v in variables) for b in answer["results"]["bindings"]]
         return SelectResult(variables, rows)
 
     def dump(self, fileobj: BinaryIO, format: str = "trig", graph=None,
@@ -212,13 +216,14 @@ class RemoteStore:
             statements = (t for iri in graphs for t in self._construct_graph(iri))
         ox.serialize(statements, fileobj, rdf_format, prefixes=prefixes)
 
-    def query_listed(self, sparql: str, variable, terms, bindings: Mapping[str, object] | None = None) -> SelectResult:
+    def query_listed(self, sparql: str, variable, terms, bindings: Mapping[str, object] | None = None,
+                     strings: bool = False) -> SelectResult:
         """``query`` with the line ``VALUES ?variable { }  # LIST`` of ``sparql`` holding ``terms``
         (written by pyoxigraph as N-Triples terms, never pasted as given), as EmbeddedStore.query_listed."""
         names = (variable,) if isinstance(variable, str) else tuple(variable)
         for name in names:
             _variable(name)
-        return self.query(fill_list(sparql, variable, terms, _term_text), bindings)
+        return self.query(fill_list(sparql, variable, terms, _term_text), bindings, strings)
 
     def search_index(self):
         """The search of the claims (kb.remote_search.RemoteSearch): answered by the server, which keeps

@@ -70,7 +70,8 @@ def ontology_graph_iri() -> str:
 
 @dataclass
 class SelectResult:
-    """The answer to a SELECT query: variable names and rows of rdflib terms (None when unbound)."""
+    """The answer to a SELECT query: variable names and rows of rdflib terms (None when unbound), or
+    of plain strings when the store was asked for strings (``query(..., strings=True)``)."""
 
     variables: list[str]
     rows: list[tuple]
@@ -576,32 +577,34 @@ class EmbeddedStore:
             out.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
         return out
 
-    def query(self, sparql: str, bindings: Mapping[str, object] | None = None):
+    def query(self, sparql: str, bindings: Mapping[str, object] | None = None, strings: bool = False):
         """Run a query over the union of all graphs.
 
         Returns a ``SelectResult`` for SELECT, a ``GraphResult`` (an rdflib Graph
         that keeps Oxigraph's triples until read as one) for CONSTRUCT and
         DESCRIBE, a bool for ASK.  ``bindings`` maps variable names to rdflib
         or pyoxigraph terms; Oxigraph requires each bound variable to be one of
-        the SELECT's projected variables.
+        the SELECT's projected variables.  ``strings``: a SELECT's cells as
+        plain strings (an IRI, a literal's lexical form as stored, None when
+        unbound), what the pages show, without making an rdflib term of each.
         """
         check_query(sparql)
-        return self._query(sparql, bindings)
+        return self._query(sparql, bindings, strings)
 
     def query_listed(self, sparql: str, variable, terms: Iterable,
-                     bindings: Mapping[str, object] | None = None):
+                     bindings: Mapping[str, object] | None = None, strings: bool = False):
         """``query`` with the line ``VALUES ?variable { }  # LIST`` of ``sparql`` holding ``terms``
         (rdflib or pyoxigraph terms, written by pyoxigraph as N-Triples terms, never pasted as given).
         ``variable`` may be a tuple of names (``VALUES (?a ?b) { }  # LIST``), ``terms`` then rows of
-        as many terms; ``bindings`` are bound as for ``query``.
+        as many terms; ``bindings`` and ``strings`` are as for ``query``.
 
         ``sparql`` is checked once (check_query is cached by text), not once per list: a page
         that lists the claims it shows pays no parse of the query per request.
         """
         check_query(sparql)
-        return self._query(fill_list(sparql, variable, terms, lambda t: str(to_ox(t))), bindings)
+        return self._query(fill_list(sparql, variable, terms, lambda t: str(to_ox(t))), bindings, strings)
 
-    def _query(self, sparql: str, bindings: Mapping[str, object] | None):
+    def _query(self, sparql: str, bindings: Mapping[str, object] | None, strings: bool = False):
         try:
             substitutions = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
             result = self._ox.query(sparql, use_default_graph_as_union=True,
@@ -611,7 +614,10 @@ class EmbeddedStore:
             if isinstance(result, ox.QueryTriples):
                 return GraphResult(result)
             variables = [v.value for v in result.variables]
-            rows = [tuple(from_ox(term) for term in solution) for solution in result]
+            if strings:
+                rows = [tuple(None if term is None else term.value for term in solution) for solution in result]
+            else:
+                rows = [tuple(from_ox(term) for term in solution) for solution in result]
             return SelectResult(variables, rows)
         except (SyntaxError, RuntimeError, ValueError) as exc:
             raise QueryError(one_line(exc)) from None

@@ -182,6 +182,29 @@ def test_the_word_service_elsewhere_is_fine(filled_store):
     assert filled_store.query(q).rows == [(Literal("SERVICE <http://example.org/>"),)]
 
 
+def test_a_select_as_strings_is_its_terms_as_strings(filled_store):
+    """``query(..., strings=True)`` (what the pages read) gives each cell as the string of its term:
+    an IRI, a literal's lexical form, None when unbound; on both backends, plain and listed queries."""
+    from kb import queries
+
+    doc, g = build_document("strings.txt", [C("sergey-lavrov", "Quote", "2025-01-02",
+                                              extra=[(KB.note, Literal("7", datatype=XSD.integer)),
+                                                     (KB.note, Literal("слово", lang="ru"))])])
+    filled_store.replace_document(doc, g)
+    for name in ("claims", "speakers", "topic-list"):
+        text = queries.load_query(name).text
+        terms, strings = filled_store.query(text), filled_store.query(text, strings=True)
+        assert strings.variables == terms.variables and len(terms.rows) > 1
+        assert strings.rows == [tuple(None if t is None else str(t) for t in row) for row in terms.rows]
+    q = ("SELECT ?c ?note ?none WHERE {\n  VALUES ?c { }  # LIST\n"
+         f"  ?c <{KB.note}> ?note OPTIONAL {{ ?c <x:none> ?none }}\n}}")
+    claim = URIRef(f"{doc}#claim-0")
+    rows = filled_store.query_listed(q, "c", [claim], strings=True).rows
+    assert sorted(rows) == [(str(claim), "7", None), (str(claim), "слово", None)]
+    assert sorted(rows) == sorted(tuple(None if t is None else str(t) for t in row)
+                                  for row in filled_store.query_listed(q, "c", [claim]).rows)
+
+
 @pytest.mark.parametrize("query", ["SELECT WHERE {", "INSERT DATA { <x:a> <x:b> <x:c> }", "DROP ALL"])
 def test_bad_queries_and_updates_are_query_errors(filled_store, query):
     with pytest.raises(QueryError) as err:

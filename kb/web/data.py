@@ -102,7 +102,7 @@ def view_rows(index: fts.SearchIndex, query: queries.NamedQuery, bindings: dict,
     fixed = {k: str(v) for k, v in bindings.items() if k in columns}  # a parameter's column
     if not set(columns) <= {*CLAIM_CELLS, *fixed}:
         return canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings,
-                                                                 [row[0] for row in listing.rows])))
+                                                                 [row[0] for row in listing.rows], strings=True)))
     named = "speakerName" in columns  # else a speaker's names do not matter
     terms = {(kind, KIND_NAME) for kind in {row[5] for row in listing.rows} if kind}
     if named:
@@ -134,7 +134,7 @@ def view_rows(index: fts.SearchIndex, query: queries.NamedQuery, bindings: dict,
     if not rest:
         return Table(columns, rows)
     others: dict[str, list[tuple]] = {}
-    for row in canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, rest))):
+    for row in canonical(visible_rows(query, queries.run_listed(get_store(), query, bindings, rest, strings=True))):
         others.setdefault(row["claim"], []).append(tuple(row.get(c, "") for c in columns))
     return Table(columns, [row for listed, made in zip(listing.rows, rows)
                            for row in ([made] if made is not None else others.get(listed[0], []))])
@@ -153,7 +153,7 @@ def term_names(terms: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
     wanted = sorted(terms - names.keys())
     if wanted:
         found = get_store().query_listed(queries.load_query("term-names").text, ("term", "property"),
-                                         [(URIRef(t), URIRef(p)) for t, p in wanted])
+                                         [(URIRef(t), URIRef(p)) for t, p in wanted], strings=True)
         fresh: dict[tuple[str, str], list[str]] = {key: [] for key in wanted}  # a term without a name too
         for term, prop, name in found.rows:
             fresh[(str(term), str(prop))].append(str(name))

@@ -89,7 +89,7 @@ def _select(query: queries.NamedQuery, bindings: dict, limit: int | None, offset
         text, marked = PAGE_MARK.subn(page, text, count=1)
         if not marked:
             text += f"\n{page}"
-    return visible_rows(query, get_store().query(text, bindings))
+    return visible_rows(query, get_store().query(text, bindings, strings=True))
 
 
 def export_rows(name: str, values: dict) -> Table | list[dict]:
@@ -155,7 +155,8 @@ def select_listed(name: str, iris: list[str]) -> list[dict]:
     found = LIST_MARK.search(query.text)
     if found is None:
         raise QueryError(f"query '{name}' has no 'VALUES ?x {{ }}  # LIST' line")
-    return queries.as_dicts(get_store().query_listed(query.text, found.group(1), [URIRef(i) for i in iris]))
+    return queries.as_dicts(get_store().query_listed(query.text, found.group(1), [URIRef(i) for i in iris],
+                                                     strings=True))
 
 
 def claim_rows(iris: list[str], columns: list[str], **fixed: str) -> list[dict]:

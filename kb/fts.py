@@ -210,7 +210,7 @@ def _create(db: sqlite3.Connection) -> None:
 class Listing(NamedTuple):
     """The claims of a list with what a view's row shows of each (``speaker_claims(details=True)``),
     one tuple per claim as SQLite gives it, no Python object made per claim: kb.web.data.view_rows
-    makes ten thousand rows from them.  A claim's tuple is (``LISTED``):
+    makes ten thousand rows from them.  A claim's tuple is:
 
     claim, date (STR(kb:statedOn), '' when none), words (its schema:text when plain), start (its
     kb:startOffset as text, '' when none), document (its prov:wasDerivedFrom when plain), kind (its
@@ -222,11 +222,9 @@ class Listing(NamedTuple):
     topics: dict[str, str]  # the topics cell of a row -> their IRIs, sorted, joined by spaces
 
 
-LISTED = ("claim", "date", "words", "start", "document", "kind", "speaker", "plain", "topics")
+# a Listing's row, but for its topics (x.topics, or '' when not asked for)
 _LISTED = ("x.claim, x.date, x.words, COALESCE(CAST(x.start AS TEXT), ''), COALESCE(x.document, d.graph), "
            "x.kind_term, c.speaker, x.plain")
-# a claim's topics as the numbers of their terms ('' for none)
-_TOPICS = "x.topics"
 
 
 class IndexMissing(KbError):
@@ -933,7 +931,7 @@ class SearchIndex:
         # the outer table's ordered index gives the date order; only claims of the same
         # date are sorted further (SQLite sorts "the right part of the ORDER BY")
         limit = -1 if limit is None else max(int(limit), 0)
-        what = (_LISTED + ", " + (_TOPICS if topics else "''")) if details else "x.claim"
+        what = (_LISTED + ", " + ("x.topics" if topics else "''")) if details else "x.claim"
         found = self._db.execute(
             f"SELECT {what} FROM {source} CROSS JOIN documents d ON d.id = c.doc "
             f"CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "

@@ -154,8 +154,8 @@ def term_names(terms: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
         found = get_store().query_listed(queries.load_query("term-names").text, ("term", "property"),
                                          [(URIRef(t), URIRef(p)) for t, p in wanted], strings=True)
         fresh: dict[tuple[str, str], list[str]] = {key: [] for key in wanted}  # a term without a name too
-        for term, prop, name in found.rows:
-            fresh[(str(term), str(prop))].append(str(name))
+        for term, prop, name in found.rows:  # strings, as asked
+            fresh[(term, prop)].append(name)
         names.update(fresh)
     return {key: names[key] for key in terms}
 

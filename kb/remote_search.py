@@ -45,7 +45,7 @@ PARTIAL = ("this search runs on the SPARQL server, without a full-text index: it
            "with longer words or a filter. The embedded store keeps a full-text index for it, built by `kb reindex`")
 
 # kb.fts's tokenizer, read from its schema so that the two cannot differ
-TOKENIZE = re.search(r"tokenize='([^']*)'", fts._SCHEMA_SQL).group(1)
+TOKENIZE = re.search(r"tokenize='([^']*)'", fts.SCHEMA_SQL).group(1)
 # the blocks of the Basic Multilingual Plane outside CJK and Hangul, where SQLite's tokenizer folds
 # characters (case and diacritics); characters elsewhere fold to themselves
 _FOLDED_RANGES = ((0x0000, 0x3000), (0xA000, 0xAC00), (0xF900, 0x10000))
@@ -224,7 +224,7 @@ def _claims(result) -> list[dict]:
             out[claim] = {"claim": claim, "graph": get("graph") or fts.DEFAULT_GRAPH,
                           "texts": {words} if words is not None else set(), "speaker": speaker,
                           "date": get("date") or "", "kind": get("kindTerm"),
-                          "start": fts._int(start), "topics": sorted(set((get("topics") or "").split()))}
+                          "start": fts.int_or_none(start), "topics": sorted(set((get("topics") or "").split()))}
         else:
             if words is not None:
                 found["texts"].add(words)
@@ -296,7 +296,7 @@ class _Labels:
         for predicate in predicates:
             values = self._found[iri].get(str(predicate))
             if values:
-                return str(fts._english_first(values))
+                return str(fts.english_first(values))
         return None
 
     def labels(self, iris, predicates: tuple) -> dict[str, str | None]:
@@ -309,8 +309,8 @@ class _Labels:
 
 
 def _results(matches: list[dict], labels: _Labels, limit: int | None, offset: int, warning: str | None) -> RemoteResults:
-    """Total, facets (over the first kb.fts.FACET_SAMPLE matches) and the page asked for, as kb.fts gives them."""
-    sample = matches[:fts.FACET_SAMPLE]
+    """Total, facets (over the first kb.fts.search.FACET_SAMPLE matches) and the page asked for, as kb.fts gives them."""
+    sample = matches[:fts.search.FACET_SAMPLE]
     counts: dict[str, dict] = {name: {} for name in FACETS}
     for c in sample:
         for name, value in (("speaker", c["speaker"]), ("year", c["year"]), ("kind", c["kind"])):
@@ -318,8 +318,8 @@ def _results(matches: list[dict], labels: _Labels, limit: int | None, offset: in
                 counts[name][value] = counts[name].get(value, 0) + 1
         for topic in c["topics"]:
             counts["topic"][topic] = counts["topic"].get(topic, 0) + 1
-    page_limit = None if limit is None else min(max(int(limit), 0), fts.MAX_PAGE_SIZE)
-    start = min(max(int(offset), 0), fts.MAX_OFFSET)
+    page_limit = None if limit is None else min(max(int(limit), 0), fts.search.MAX_PAGE_SIZE)
+    start = min(max(int(offset), 0), fts.search.MAX_OFFSET)
     page = matches[start:] if page_limit is None else matches[start:start + page_limit]
     speakers = labels.labels({*counts["speaker"], *(c["speaker"] for c in page if c["speaker"])}, fts.SPEAKER_LABELS)
     topics = labels.labels({*counts["topic"], *(t for c in page for t in c["topics"])}, fts.TOPIC_LABELS)

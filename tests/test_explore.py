@@ -196,7 +196,7 @@ def test_the_page_says_when_the_facets_count_a_sample(client, monkeypatch):
     from kb import fts
 
     assert "The facets count the first" not in page(client, "/search", q="s")
-    monkeypatch.setattr(fts, "FACET_SAMPLE", 2)
+    monkeypatch.setattr(fts.search, "FACET_SAMPLE", 2)
     text = page(client, "/search", q="s")
     assert "4 claims" in text and "The facets count the first 2 of the 4 claims." in text
     data = search(client, q="s", format="json").get_json()

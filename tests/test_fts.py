@@ -313,7 +313,7 @@ def test_the_match_expression_quotes_every_word():
     assert fts.match_expression('Accord-017 "NEAR(a*') == '"Accord 017"* "NEAR a"*'
     assert fts.match_expression("I\u0307stanbul") == '"\u0130stanbul"*'  # composed first (NFC), one word
     assert fts.match_expression(" \t*") is None
-    assert fts.match_expression("x " * 40).count('"') == 2 * fts.MAX_TOKENS
+    assert fts.match_expression("x " * 40).count('"') == 2 * fts.search.MAX_TOKENS
 
 
 def test_cyrillic_and_turkish(store, ontology):
@@ -368,7 +368,7 @@ def test_facets_and_pages_agree_with_sparql(seeds_dir):
 
 def test_the_facets_count_a_sample_of_a_very_large_result(store, ontology, monkeypatch):
     fill(store, ontology)
-    monkeypatch.setattr(fts, "FACET_SAMPLE", 2)
+    monkeypatch.setattr(fts.search, "FACET_SAMPLE", 2)
     result = store.search_index().search("s", limit=10)
     assert result.total == 4 and len(result.hits) == 4 and result.facets_over == 2
     assert sum(v.count for v in result.facets["kind"]) == 2

@@ -111,7 +111,7 @@ def test_pages_are_slices_of_the_whole_in_document_order(searched):
 
 
 def test_the_facets_count_a_sample_as_the_index_does(reference, searched, monkeypatch):
-    monkeypatch.setattr(fts, "FACET_SAMPLE", 3)
+    monkeypatch.setattr(fts.search, "FACET_SAMPLE", 3)
     got, expected = searched.search("s", {}, limit=None), reference.search("s", {}, limit=None)
     assert got.facets_over == expected.facets_over == 3 and got.total == expected.total > 3
     assert sum(v.count for v in got.facets["kind"]) == 3

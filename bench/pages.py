@@ -26,7 +26,9 @@ same load.  ``--only TEXT`` times only the pages whose name holds TEXT
 ('/' for home, speakers and topics; 'every claim' for the whole-view
 exports); ``--no-exports`` leaves out the pages that export every claim of
 a speaker's or topic's view (any one as JSON; the busiest as JSON and
-CSV, cut at the server's cap of 10,000 rows).  ``--list-chunk N`` sets how
+CSV, cut at the server's cap of 10,000 rows; the busiest with a date
+filter that keeps every dated claim as Turtle, which a filtered view
+writes from its rows).  ``--list-chunk N`` sets how
 many claims a query of ``kb query``'s index lists is given
 (kb.queries.INDEX_CHUNK); the exports use it only for the claims whose
 rows the index cannot make.  The store's totals come from its side index
@@ -108,6 +110,9 @@ def pages(s: dict[str, list[str]]) -> dict[str, callable]:
         "speaker (busiest) as CSV, every claim": lambda r: f"{r.choice(s['busy_speaker'])}?format=csv",
         "topic (busiest) as JSON, every claim": lambda r: f"{r.choice(s['busy_topic'])}?format=json",
         "topic (busiest) as CSV, every claim": lambda r: f"{r.choice(s['busy_topic'])}?format=csv",
+        # a view with a filter has its own Turtle (without one, the Turtle link is the resource's RDF)
+        "speaker (busiest) as Turtle, every claim since 1900": lambda r: f"{r.choice(s['busy_speaker'])}?from=1900-01-01&format=ttl",
+        "topic (busiest) as Turtle, every claim since 1900": lambda r: f"{r.choice(s['busy_topic'])}?from=1900-01-01&format=ttl",
     }
 
 

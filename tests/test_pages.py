@@ -752,6 +752,39 @@ def test_a_table_is_written_as_the_list_of_its_rows(columns, cells, title):
     assert csv_text(shown, table_rows(table, shown)) == csv_text(shown, table_rows(dicts, shown))
 
 
+def test_the_statements_of_a_views_rows():
+    """kb.web.data.row_statements: the first column is the subject, each known column its property;
+    a date typed by its length, offsets as integers, topics split at spaces, roles at ' | ', IRIs
+    as IRIs; empty cells, unknown columns and rows without a subject give nothing.  A Table gives
+    the statements of the dicts it stands for."""
+    from kb.web.data import Table, row_statements
+
+    claim, person, doc, topic = "https://x.org/c/1", "https://x.org/p", "https://x.org/d", "https://x.org/t/"
+    S, KBNS, XSD = "https://schema.org/", "https://w3id.org/kb/ns#", "http://www.w3.org/2001/XMLSchema#"
+    columns = ["claim", "date", "quote", "speaker", "start", "topics", "kind", "document"]
+    rows = [(claim, "2025-03", "Words | not split", person, "007", f"{topic}a {topic}b", "direct", doc),
+            ("", "2025", "no subject", person, "1", "", "", doc),
+            ("https://x.org/c/2", "", "", "", "", "", "", "")]
+    expected = [
+        (claim, KBNS + "statedOn", "2025-03", XSD + "gYearMonth"),
+        (claim, S + "text", "Words | not split", ""),
+        (claim, S + "author", person, None),
+        (claim, KBNS + "startOffset", "7", XSD + "integer"),
+        (claim, S + "about", topic + "a", None), (claim, S + "about", topic + "b", None),
+        (claim, "http://www.w3.org/ns/prov#wasDerivedFrom", doc, None),
+    ]
+    dicts = [dict(zip(columns, row)) for row in rows]
+    assert list(row_statements(dicts)) == expected
+    assert list(row_statements(Table(columns, rows))) == expected
+    people = [{"speaker": person, "name": "A", "roles": "minister | envoy", "date": "2024-01-02", "claims": "12"},
+              {"speaker": person, "aliases": "B | C"}]  # rows of other columns
+    assert list(row_statements(people)) == [
+        (person, S + "name", "A", ""), (person, KBNS + "role", "minister", ""), (person, KBNS + "role", "envoy", ""),
+        (person, KBNS + "statedOn", "2024-01-02", XSD + "date"), (person, KBNS + "claimCount", "12", XSD + "integer"),
+        (person, "http://www.w3.org/2004/02/skos/core#altLabel", "B", ""),
+        (person, "http://www.w3.org/2004/02/skos/core#altLabel", "C", "")]
+
+
 def test_a_views_turtle_is_its_rows_as_rdf(client):
     """The Turtle of a filtered view (written by pyoxigraph from the rows' statements) is the graph
     rdflib makes of the same rows (kb.web.data.rows_graph): IRIs, typed dates and offsets, strings."""

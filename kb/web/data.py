@@ -204,30 +204,46 @@ def json_text(title: str, columns: list[str], rows: Table | list[dict]) -> str:
     return head[:-2] + body + "]}\n"  # its '"rows": []}' opened again
 
 
-def row_statements(rows: list[dict]) -> Iterator[tuple[str, str, str, str | None]]:
+def row_statements(rows: Table | list[dict]) -> Iterator[tuple[str, str, str, str | None]]:
     """The rows as RDF statements (subject, predicate, object, the object's datatype IRI: '' for a
     plain string, None for an IRI): the first column is the subject, known columns become their
-    properties."""
-    for row in rows:
-        items = list(row.items())
-        if not items or not items[0][1]:
+    properties.  A Table's are read from its tuples, each column's way of writing found once."""
+    if isinstance(rows, Table):
+        return _statements(rows.columns, rows.tuples)
+    return itertools.chain.from_iterable(  # rows of one query have the same columns: one plan for them
+        _statements(columns, [tuple(row.values()) for row in same])
+        for columns, same in itertools.groupby(rows, key=lambda row: tuple(row)))
+
+
+_DATE, _ONE, _BARS, _SPACES = "date", "one", "bars", "spaces"  # how a column's cell is written
+
+
+def _statements(columns, tuples: list[tuple]) -> Iterator[tuple[str, str, str, str | None]]:
+    plan = []  # (position, predicate, how, datatype) of each column written, in the columns' order
+    for at, column in enumerate(columns[1:], 1):
+        if column == "date":
+            plan.append((at, STATED_ON, _DATE, None))
+        predicate = PREDICATES.get(column)
+        if predicate is not None:
+            how = _BARS if column in ("roles", "aliases") else _SPACES if column == "topics" else _ONE
+            datatype = None if column in IRI_COLUMNS else INTEGER if column in INTEGERS else ""
+            plan.append((at, str(predicate), how, datatype))
+    for row in tuples:
+        subject = row[0] if row else None
+        if not subject:
             continue
-        subject = items[0][1]
-        for column, value in items[1:]:
-            if column == "date" and len(value) in DATES:
-                yield subject, STATED_ON, value, DATES[len(value)]
-            predicate = PREDICATES.get(column)
-            if predicate is None or not value:
+        for at, predicate, how, datatype in plan:
+            value = row[at]
+            if not value:
                 continue
-            parts = value.split(" | ") if column in ("roles", "aliases") else (
-                value.split() if column == "topics" else [value])
-            for part in parts:
-                if column in IRI_COLUMNS:
-                    yield subject, predicate, part, None
-                elif column in INTEGERS:
-                    yield subject, predicate, str(int(part)), INTEGER
-                else:
-                    yield subject, predicate, part, ""
+            if how is _DATE:
+                if len(value) in DATES:
+                    yield subject, predicate, value, DATES[len(value)]
+            elif how is _ONE:
+                yield subject, predicate, str(int(value)) if datatype is INTEGER else value, datatype
+            else:
+                for part in value.split(" | ") if how is _BARS else value.split():
+                    yield subject, predicate, str(int(part)) if datatype is INTEGER else part, datatype
 
 
 def rows_graph(rows: list[dict]) -> Graph:

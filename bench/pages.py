@@ -80,7 +80,17 @@ def samples(client, base: str) -> dict[str, list[str]]:
         "document": documents,
         "busy_speaker": [local(r["speaker"], base) for r in sorted(speakers, key=lambda r: -int(r["claims"]))[:5]],
         "busy_topic": [local(r["topic"], base) for r in sorted(topics, key=lambda r: -int(r["claims"]))[:5]],
+        # (path, pages of 25 claims) of the busiest, for a page drawn from all of theirs, the last too
+        "busy_speaker_pages": [(local(r["speaker"], base), -(-int(r["claims"]) // 25))
+                               for r in sorted(speakers, key=lambda r: -int(r["claims"]))[:5]],
+        "busy_topic_pages": [(local(r["topic"], base), -(-int(r["claims"]) // 25))
+                             for r in sorted(topics, key=lambda r: -int(r["claims"]))[:5]],
     }
+
+
+def any_page(r: random.Random, choices: list[tuple[str, int]]) -> str:
+    path, last = r.choice(choices)
+    return f"{path}?page={r.randint(1, last)}"
 
 
 def date_range(rng: random.Random) -> str:
@@ -97,10 +107,12 @@ def pages(s: dict[str, list[str]]) -> dict[str, callable]:
         "topics /topics": lambda r: "/topics",
         "speaker, page 1": lambda r: r.choice(s["speaker"]),
         "speaker (busiest), page 1-20": lambda r: f"{r.choice(s['busy_speaker'])}?page={r.randint(1, 20)}",
+        "speaker (busiest), any page": lambda r: any_page(r, s["busy_speaker_pages"]),
         "speaker, topic filter": lambda r: f"{r.choice(s['busy_speaker'])}?topic={r.choice(s['topic']).rsplit('/', 1)[-1]}",
         "speaker, date range": lambda r: f"{r.choice(s['busy_speaker'])}?{date_range(r)}",
         "topic, page 1": lambda r: r.choice(s["topic"]),
         "topic (busiest), page 1-20": lambda r: f"{r.choice(s['busy_topic'])}?page={r.randint(1, 20)}",
+        "topic (busiest), any page": lambda r: any_page(r, s["busy_topic_pages"]),
         "topic (busiest), date range": lambda r: f"{r.choice(s['busy_topic'])}?{date_range(r)}",
         "claim": lambda r: r.choice(s["claim"]),
         "document": lambda r: r.choice(s["document"]),

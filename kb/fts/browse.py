@@ -37,7 +37,7 @@ class Listing(NamedTuple):
 
 
 # a Listing's row, but for its topics (x.topics, or '' when not asked for)
-_LISTED = ("x.claim, x.date, x.words, COALESCE(CAST(x.start AS TEXT), ''), COALESCE(x.document, d.graph), "
+_LISTED = ("x.claim, x.date, x.words, COALESCE(CAST(x.start AS TEXT), ''), COALESCE(x.document, c.graph), "
            "x.kind_term, c.speaker, x.plain")
 
 
@@ -165,14 +165,14 @@ class Browsing:
 
     def _page(self, source: str, where: str, params: list, order: str, limit: int | None, offset: int,
               details: bool = False, topics: bool = True) -> list:
-        # the outer table's ordered index gives the date order; only claims of the same
-        # date are sorted further (SQLite sorts "the right part of the ORDER BY")
+        # ``order``: the date and graph of the outer table, which its ordered index gives; only
+        # the claims of one document on one date are sorted further (SQLite sorts "the right part
+        # of the ORDER BY"), never all of a speaker's undated claims
         limit = -1 if limit is None else max(int(limit), 0)
         what = (_LISTED + ", " + ("x.topics" if topics else "''")) if details else "x.claim"
         found = self._db.execute(
-            f"SELECT {what} FROM {source} CROSS JOIN documents d ON d.id = c.doc "
-            f"CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
-            f"ORDER BY {order}, d.graph, c.start, x.claim LIMIT ? OFFSET ?",
+            f"SELECT {what} FROM {source} CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
+            f"ORDER BY {order}, c.start, x.claim LIMIT ? OFFSET ?",
             [*params, limit, max(int(offset), 0)]).fetchall()
         return [iri for (iri,) in found] if not details else found
 
@@ -198,11 +198,11 @@ class Browsing:
             dates, params = self._dates("t.date", since, until)
             listed = self._page("claim_topics t CROSS JOIN claims c ON c.id = t.id",
                                 f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
-                                "t.date DESC", limit, offset, details, topics)
+                                "t.date DESC, t.graph", limit, offset, details, topics)
         else:
             dates, params = self._dates("c.date", since, until)
-            listed = self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC", limit,
-                                offset, details, topics)
+            listed = self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC, c.graph",
+                                limit, offset, details, topics)
         return self._listing(listed) if details else listed
 
     def topic_claims(self, topic: str, since: str | None = None, until: str | None = None,
@@ -217,16 +217,16 @@ class Browsing:
         source = "claim_topics t CROSS JOIN claims c ON c.id = t.id"
         dates, params = self._dates("t.date", since, until)
         with self._transaction():
-            out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], "t.date",
+            out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], "t.date, t.graph",
                              limit, offset, details, topics)
             if not (since or until or (limit is not None and len(out) >= limit)):
                 dated = self._db.execute("SELECT COUNT(*) FROM claim_topics WHERE topic = ? AND date > ''",
                                          (found,)).fetchone()[0]
                 rest = None if limit is None else limit - len(out)
-                out += self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date", rest,
+                out += self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date, t.graph", rest,
                                   max(offset - dated, 0), details, topics)
         return self._listing(out) if details else out
 
     def latest_claims(self, limit: int = 10) -> list[str]:
         """The IRIs of the latest dated claims with a speaker, newest first (queries/latest-claims.rq)."""
-        return self._page("claims c", "c.date > '' AND c.speaker IS NOT NULL", [], "c.date DESC", limit, 0)
+        return self._page("claims c", "c.date > '' AND c.speaker IS NOT NULL", [], "c.date DESC, c.graph", limit, 0)

@@ -227,15 +227,16 @@ class SearchIndex(Searching, Browsing):
                                *([facet_token("year", row.year)] if row.year is not None else []),
                                *([facet_token("kind", row.kind)] if row.kind else []),
                                *(facet_token("topic", t) for t in topics)])
-            rowid = db.execute("INSERT INTO claims(doc, speaker, year, kind, date, start) VALUES (?, ?, ?, ?, ?, ?)",
-                               (doc, speaker, row.year, row.kind, row.date, row.start)).lastrowid
+            rowid = db.execute("INSERT INTO claims(doc, speaker, year, kind, date, start, graph) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (doc, speaker, row.year, row.kind, row.date, row.start, graph)).lastrowid
             db.execute("INSERT INTO claim_text(id, claim, words, facets, date, start, plain, document, kind_term, "
                        "topics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (rowid, row.claim, row.words, facets, row.date, row.start, int(row.plain),
                         None if row.document == graph else row.document, row.kind_term, " ".join(map(str, topics))))
             db.execute("INSERT INTO claims_fts(rowid, words, facets) VALUES (?, ?, ?)", (rowid, row.words, facets))
-            db.executemany("INSERT INTO claim_topics(id, topic, speaker, date) VALUES (?, ?, ?, ?)",
-                           [(rowid, t, speaker, row.date) for t in topics])
+            db.executemany("INSERT INTO claim_topics(id, topic, speaker, date, graph) VALUES (?, ?, ?, ?, ?)",
+                           [(rowid, t, speaker, row.date, graph) for t in topics])
         if tally:
             self._tally(doc, 1)
 

@@ -17,7 +17,7 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from rdflib import URIRef
+from rdflib import Namespace, URIRef
 
 from conftest import C, build_document, fill, iri, set_index_complete
 from kb import config, fts, queries
@@ -25,6 +25,8 @@ from kb.cli import main
 from kb.errors import QueryError
 from kb.store import EmbeddedStore
 from kb.web import create_app
+
+KB = Namespace("https://w3id.org/kb/ns#")
 
 pytestmark = pytest.mark.embedded_only(reason="the side index kept beside the embedded store")
 
@@ -162,14 +164,16 @@ def test_the_orders_hold_for_documents_written_in_another_order_than_their_graph
         doc, g = build_document(name, [
             C("sergey-lavrov", f"{name} {n}", date, topics=("new-start",), start=start)
             for n, (date, start) in enumerate([(None, 30), (None, 10), (None, 10), ("2025-05-28", 20),
-                                               ("2025-05-28", 5)])])
+                                               ("2025-05-28", 5), ("2025-05-28", 0), (None, 0)])])
+        for n in (5, 6):  # two claims without an offset: first within their date and document
+            g.remove((URIRef(f"{doc}#claim-{n}"), KB.startOffset, None))
         filled_store.replace_document(doc, g)
     speaker, topic = str(iri("speaker", "sergey-lavrov")), str(iri("topic", "new-start"))
     listed = filled_store.search_index().speaker_claims(speaker, limit=None)
     assert listed == [r["claim"] for r in rows(filled_store, "speaker-claims", speaker=speaker)]
-    undated = [claim for claim in listed if "claim-0" in claim or "claim-1" in claim or "claim-2" in claim]
-    assert [c.split("/")[-1] for c in undated[-12:]] == [  # by graph, offset, IRI: not by when written
-        f"{name}#claim-{n}" for name in ("004_m.txt", "005_b.txt", "007_a.txt", "009_z.txt") for n in (1, 2, 0)]
+    undated = [claim for claim in listed if claim[-1] in "0126"]
+    assert [c.split("/")[-1] for c in undated[-16:]] == [  # by graph, offset, IRI: not by when written
+        f"{name}#claim-{n}" for name in ("004_m.txt", "005_b.txt", "007_a.txt", "009_z.txt") for n in (6, 1, 2, 0)]
     assert topic in filled_store.search_index().topic_counts()
     assert_orders_are_sparqls(filled_store)
 

@@ -163,16 +163,26 @@ class Browsing:
                     f"WHERE topic = ? AND speaker IS NOT NULL AND length(date) >= 7{where} GROUP BY 1, 2")
         return "SELECT month, speaker, claims FROM month_counts WHERE topic = ? AND speaker != 0 AND claims > 0"
 
-    def _page(self, source: str, where: str, params: list, order: str, limit: int | None, offset: int,
+    def _page(self, table: str, where: str, params: list, newest_first: bool, limit: int | None, offset: int,
               details: bool = False, topics: bool = True) -> list:
-        # ``order``: the date and graph of the outer table, which its ordered index gives; only
-        # the claims of one document on one date are sorted further (SQLite sorts "the right part
-        # of the ORDER BY"), never all of a speaker's undated claims
+        """The claims of ``table`` ('claims c' or 'claim_topics t') that ``where`` keeps, ordered by
+        date (newest first or oldest first), document graph, offset and claim IRI, from ``offset`` on.
+
+        The table's ordered index holds (date, graph, start) and, after them, the claim's id; the
+        ids of one document were given in the order of its claims' offsets and IRIs (``rows_of``),
+        so within one date, graph and offset they are in the order of the IRIs, and the index
+        gives the whole order: the claims before the page are skipped in the index alone, and
+        only the page's are read."""
+        a = table[-1]  # the table's alias
+        date = f"{a}.date DESC" if newest_first else f"{a}.date"
         limit = -1 if limit is None else max(int(limit), 0)
         what = (_LISTED + ", " + ("x.topics" if topics else "''")) if details else "x.claim"
+        outer = "c.date DESC" if newest_first else "c.date"
         found = self._db.execute(
-            f"SELECT {what} FROM {source} CROSS JOIN claim_text x ON x.id = c.id WHERE {where} "
-            f"ORDER BY {order}, c.start, x.claim LIMIT ? OFFSET ?",
+            f"SELECT {what} FROM (SELECT {a}.id AS id FROM {table} WHERE {where} "
+            f"ORDER BY {date}, {a}.graph, {a}.start, {a}.id LIMIT ? OFFSET ?) p "
+            "CROSS JOIN claims c ON c.id = p.id CROSS JOIN claim_text x ON x.id = c.id "
+            f"ORDER BY {outer}, c.graph, c.start, c.id",
             [*params, limit, max(int(offset), 0)]).fetchall()
         return [iri for (iri,) in found] if not details else found
 
@@ -196,13 +206,12 @@ class Browsing:
             return self._listing([]) if details else []
         if topic:
             dates, params = self._dates("t.date", since, until)
-            listed = self._page("claim_topics t CROSS JOIN claims c ON c.id = t.id",
-                                f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
-                                "t.date DESC, t.graph", limit, offset, details, topics)
+            listed = self._page("claim_topics t", f"t.topic = ? AND t.speaker = ?{dates}", [on, found, *params],
+                                True, limit, offset, details, topics)
         else:
             dates, params = self._dates("c.date", since, until)
-            listed = self._page("claims c", f"c.speaker = ?{dates}", [found, *params], "c.date DESC, c.graph",
-                                limit, offset, details, topics)
+            listed = self._page("claims c", f"c.speaker = ?{dates}", [found, *params], True, limit, offset,
+                                details, topics)
         return self._listing(listed) if details else listed
 
     def topic_claims(self, topic: str, since: str | None = None, until: str | None = None,
@@ -214,19 +223,19 @@ class Browsing:
         if found is None:
             return self._listing([]) if details else []
         offset = max(int(offset), 0)
-        source = "claim_topics t CROSS JOIN claims c ON c.id = t.id"
+        source = "claim_topics t"
         dates, params = self._dates("t.date", since, until)
         with self._transaction():
-            out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], "t.date, t.graph",
+            out = self._page(source, f"t.topic = ? AND t.date > ''{dates}", [found, *params], False,
                              limit, offset, details, topics)
             if not (since or until or (limit is not None and len(out) >= limit)):
                 dated = self._db.execute("SELECT COUNT(*) FROM claim_topics WHERE topic = ? AND date > ''",
                                          (found,)).fetchone()[0]
                 rest = None if limit is None else limit - len(out)
-                out += self._page(source, "t.topic = ? AND t.date = ''", [found], "t.date, t.graph", rest,
+                out += self._page(source, "t.topic = ? AND t.date = ''", [found], False, rest,
                                   max(offset - dated, 0), details, topics)
         return self._listing(out) if details else out
 
     def latest_claims(self, limit: int = 10) -> list[str]:
         """The IRIs of the latest dated claims with a speaker, newest first (queries/latest-claims.rq)."""
-        return self._page("claims c", "c.date > '' AND c.speaker IS NOT NULL", [], "c.date DESC, c.graph", limit, 0)
+        return self._page("claims c", "c.date > '' AND c.speaker IS NOT NULL", [], True, limit, 0)

@@ -235,8 +235,8 @@ class SearchIndex(Searching, Browsing):
                        (rowid, row.claim, row.words, facets, row.date, row.start, int(row.plain),
                         None if row.document == graph else row.document, row.kind_term, " ".join(map(str, topics))))
             db.execute("INSERT INTO claims_fts(rowid, words, facets) VALUES (?, ?, ?)", (rowid, row.words, facets))
-            db.executemany("INSERT INTO claim_topics(id, topic, speaker, date, graph) VALUES (?, ?, ?, ?, ?)",
-                           [(rowid, t, speaker, row.date, graph) for t in topics])
+            db.executemany("INSERT INTO claim_topics(id, topic, speaker, date, graph, start) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(rowid, t, speaker, row.date, graph, row.start) for t in topics])
         if tally:
             self._tally(doc, 1)
 

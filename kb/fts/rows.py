@@ -118,6 +118,7 @@ def rows_of(graph: Graph, lookup: Lookup | None = None) -> tuple[list[Row], dict
         for topic in topics:
             if topic not in labels:
                 labels[topic] = _label(graph, URIRef(topic), TOPIC_LABELS, lookup)
+    # the order their ids are given in: the lists' order within one document (kb.fts.browse._page)
     rows.sort(key=lambda r: (r.start is None, r.start or 0, r.claim))
     return rows, {iri: label for iri, label in labels.items()}
 

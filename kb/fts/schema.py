@@ -9,8 +9,9 @@ import sqlite3
 
 FILE_NAME = "kb-search.sqlite"
 DEFAULT_GRAPH = ""  # the key of the store's default graph (kb load of triples) among the documents
-SCHEMA_VERSION = "6"  # 3: dates on the narrow rows, ordered browse indexes, counts; 4: a view's row of a claim;
-# 5: a claim's topics on its wide row; 6: its document's graph on its narrow rows, in the ordered indexes
+SCHEMA_VERSION = "7"  # 3: dates on the narrow rows, ordered browse indexes, counts; 4: a view's row of a claim;
+# 5: a claim's topics on its wide row; 6: its document's graph on its narrow rows, in the ordered indexes;
+# 7: its offset on its topics' rows too
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,9 +33,11 @@ CREATE INDEX IF NOT EXISTS terms_key ON terms(key);
 -- narrow rows, read for every match: what the facets count and the filters test
 -- and what the browsing pages order by: date is STR(kb:statedOn) ('' when there is none),
 -- compared as SPARQL compares the strings; graph the document's graph IRI (documents.graph),
--- start the claim's kb:startOffset: the order of a list is (date, graph, start, claim IRI), and
--- with the graph in the ordered indexes only the claims of one document on one date are sorted
--- per page (a channel's undated claims are all on one date: hundreds of thousands of them)
+-- start the claim's kb:startOffset.  The order of a list is (date, graph, start, claim IRI); the
+-- ordered indexes hold (date, graph, start) and then the id, and the ids of one document follow
+-- its claims' offsets and IRIs (they are written in rows_of's order): an index gives a list's
+-- whole order, so a page skips the claims before it in the index, without sorting or reading
+-- them (a channel's undated claims are all on one date: hundreds of thousands of them)
 CREATE TABLE IF NOT EXISTS claims(
     id INTEGER PRIMARY KEY,
     doc INTEGER NOT NULL,
@@ -62,13 +65,14 @@ CREATE TABLE IF NOT EXISTS claim_text(
     document TEXT,
     kind_term TEXT,
     topics TEXT NOT NULL DEFAULT '');
--- speaker, date and graph repeated from the claim's row, for the ordered indexes of a topic's claims
+-- speaker, date, graph and start repeated from the claim's row, for the ordered indexes of a topic's claims
 CREATE TABLE IF NOT EXISTS claim_topics(
     id INTEGER NOT NULL,
     topic INTEGER NOT NULL,
     speaker INTEGER,
     date TEXT NOT NULL DEFAULT '',
     graph TEXT NOT NULL DEFAULT '',
+    start INTEGER,
     PRIMARY KEY(id, topic)) WITHOUT ROWID;
 -- counts kept in step with the rows, document by document (_tally): what the
 -- browsing pages show without counting a million claims per page
@@ -93,12 +97,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS claims_fts USING fts5(
 # The ordered indexes of the browsing pages: made after the rows on a rebuild
 # (one sort each, instead of a B-tree insert per row)
 # (in the order the lists are read: a speaker's claims newest first, a topic's oldest first,
-# each date's claims by document graph)
+# each date's claims by document graph and offset, then id)
 BROWSE_INDEXES = {
     "claims_speaker_date": "claims(speaker, date DESC, graph, start)",
     "claims_date": "claims(date)",
-    "claim_topics_topic_date": "claim_topics(topic, date, graph)",
-    "claim_topics_topic_speaker_date": "claim_topics(topic, speaker, date DESC, graph)",
+    "claim_topics_topic_date": "claim_topics(topic, date, graph, start)",
+    "claim_topics_topic_speaker_date": "claim_topics(topic, speaker, date DESC, graph, start)",
 }
 COUNT_TABLES = ("speaker_counts", "topic_counts", "topic_speaker_counts", "month_counts", "totals")
 

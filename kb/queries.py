@@ -276,20 +276,33 @@ def page_clause(limit: int | None, offset: int = 0) -> str:
 def side_index(store):
     """The store's side index (kb.fts) when it is up to date with the store, else None: a store
     on a SPARQL server keeps none; a missing, interrupted or older index is not trusted."""
+    return _side_index(store)[0]
+
+
+def index_problem(store) -> str | None:
+    """Why the store's side index is not read (``side_index`` None), as one line that says what
+    to run; None when it is read, and for a store on a SPARQL server, which keeps none."""
+    return _side_index(store)[1]
+
+
+def _side_index(store) -> tuple:
     import sqlite3
 
     from . import fts
 
     opener = getattr(store, "search_index", None)
     if opener is None:
-        return None
+        return None, None
     try:
         index = opener()
-    except (fts.IndexMissing, sqlite3.Error):
-        return None
-    if not isinstance(index, fts.SearchIndex) or index.problem() is not None:
-        return None
-    return index
+    except fts.IndexMissing as exc:
+        return None, exc.reason
+    except sqlite3.Error as exc:
+        return None, f"cannot read the search index ({exc}): run `kb reindex`"
+    if not isinstance(index, fts.SearchIndex):
+        return None, None
+    problem = index.problem()
+    return (None, problem) if problem is not None else (index, None)
 
 
 def _listed(store, index, query: NamedQuery, bindings: dict, paging: dict) -> SelectResult:

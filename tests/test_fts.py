@@ -278,6 +278,26 @@ def test_an_index_of_another_version_is_refused_by_readers_and_remade_by_kb_rein
         assert store.search_index().problem() is None and store.search_index().count() == 5
 
 
+def test_kb_serve_says_at_start_why_it_cannot_read_the_index(filled_store_dir, tmp_path):
+    """An index of another version (or none) is said on stderr when `kb serve` starts, with the
+    command that mends it; the pages still answer. An index it can read gives no such line."""
+    from live_server import fetch, running_server
+
+    log = tmp_path / "serve.log"
+    with running_server(filled_store_dir, log=log) as url:
+        assert fetch(url.replace("/sparql", "/"))[0] == 200
+    assert "search index" not in log.read_text()
+    with sqlite3.connect(filled_store_dir / fts.FILE_NAME) as db:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
+    db.close()
+    with running_server(filled_store_dir, log=log) as url:
+        status, _, body = fetch(url.replace("/sparql", "/speaker/sergey-lavrov"))
+        assert status == 200 and b"sergey" in body.lower()
+    said = [line for line in log.read_text().splitlines() if "search index" in line]
+    assert said == ["kb serve: the search index is of another version: run `kb reindex`; until then the pages "
+                    "answer by SPARQL alone, which is slow on a large store"]
+
+
 def test_kb_reindex_needs_a_store(tmp_path):
     result = kb("reindex", "--store", tmp_path / "none", "--no-progress")
     assert result.exit_code == 1 and "no store here" in result.output

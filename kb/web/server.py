@@ -1,8 +1,10 @@
 """``kb serve``: the web app under waitress, a production WSGI server with several threads.
 
 The store is opened read-only once first, so that a missing store is one
-clear error rather than a failing first request; the query workers start
-before the server listens and stop with it.
+clear error rather than a failing first request, and a side index the pages
+cannot read (missing, of another version, interrupted) is said on stderr,
+with the command that mends it; the query workers start before the server
+listens and stop with it.
 
 waitress itself refuses what never reaches the app: a request line and
 headers longer than ``max_header_size`` bytes (431), a body announced
@@ -15,6 +17,7 @@ import gc
 import signal
 import sys
 
+from .. import queries
 from ..store import open_store
 from . import create_app, sparql
 
@@ -27,7 +30,14 @@ def serve(store_dir, host: str = "127.0.0.1", port: int = 8000, threads: int = 8
     """Serve the app until interrupted; ``settings`` are create_app's (QUERY_TIMEOUT, MAX_ROWS...)."""
     from waitress import serve as waitress_serve
 
-    open_store(store_dir, read_only=True).close()  # a StoreError here if there is no store (or no server)
+    store = open_store(store_dir, read_only=True)  # a StoreError here if there is no store (or no server)
+    try:
+        problem = queries.index_problem(store)
+    finally:
+        store.close()
+    if problem is not None:  # the pages still answer, from the store alone: say why they may be slow
+        print(f"kb serve: {problem}; until then the pages answer by SPARQL alone, which is slow on a "
+              "large store", file=sys.stderr, flush=True)
     app = create_app({"KB_STORE": str(store_dir), **settings})
     with app.app_context():
         pool = sparql.pool()

@@ -278,6 +278,20 @@ def test_an_index_of_another_version_is_refused_by_readers_and_remade_by_kb_rein
         assert store.search_index().problem() is None and store.search_index().count() == 5
 
 
+def test_a_documents_rows_given_in_any_order_are_listed_by_offset_then_iri(tmp_path):
+    """The lists read their order off the index, the claim's id last: the index gives a document's
+    claims their ids in the order of offset and IRI whatever order its rows come in (a BulkWriter's
+    caller's own rows too); claims without an offset first, as SPARQL orders them."""
+    speaker, graph = "https://x.org/speaker/s", "https://x.org/document/d"
+    made = [fts.Row(f"https://x.org/claim/{name}", name, speaker, "", "direct", start)
+            for name, start in [("b", 5), ("a", 5), ("d", None), ("c", None), ("e", 1)]]
+    with fts.SearchIndex.open(tmp_path) as index:
+        with index.bulk() as writer:
+            writer.add(graph, made, {speaker: "S"})
+        assert [c.rsplit("/", 1)[-1] for c in index.speaker_claims(speaker, limit=None)] == ["c", "d", "e", "a", "b"]
+        assert [c.rsplit("/", 1)[-1] for c in index.speaker_claims(speaker, limit=2, offset=3)] == ["a", "b"]
+
+
 def test_kb_serve_says_at_start_why_it_cannot_read_the_index(filled_store_dir, tmp_path):
     """An index of another version (or none) is said on stderr when `kb serve` starts, with the
     command that mends it; the pages still answer. An index it can read gives no such line."""

@@ -24,7 +24,7 @@ from rdflib import Graph
 
 from ..errors import KbError
 from .browse import Browsing
-from .rows import Lookup, Row, fingerprint, key_of, resources_of, rows_of
+from .rows import Lookup, Row, fingerprint, key_of, resources_of, row_order, rows_of
 from .schema import (BROWSE_INDEXES, COUNT_TABLES, FILE_NAME, SCHEMA_VERSION, create, create_browse_indexes,
                      recount_sql)
 from .search import Searching, facet_token
@@ -220,7 +220,7 @@ class SearchIndex(Searching, Browsing):
         claims, digest = fingerprint(rows)
         doc = db.execute("INSERT INTO documents(graph, claims, fingerprint, pending, entities, posts) "
                          "VALUES (?, ?, ?, 0, ?, ?)", (graph, claims, digest, *resources)).lastrowid
-        for row in rows:
+        for row in sorted(rows, key=row_order):  # ids in this order, whoever made the rows (browse._page)
             speaker = self._term(row.speaker, labels.get(row.speaker), cache) if row.speaker else None
             topics = sorted({self._term(t, labels.get(t), cache) for t in row.topics})
             facets = " ".join([*([facet_token("speaker", speaker)] if speaker is not None else []),

@@ -118,9 +118,14 @@ def rows_of(graph: Graph, lookup: Lookup | None = None) -> tuple[list[Row], dict
         for topic in topics:
             if topic not in labels:
                 labels[topic] = _label(graph, URIRef(topic), TOPIC_LABELS, lookup)
-    # the order their ids are given in: the lists' order within one document (kb.fts.browse._page)
-    rows.sort(key=lambda r: (r.start is None, r.start or 0, r.claim))
+    rows.sort(key=row_order)
     return rows, {iri: label for iri, label in labels.items()}
+
+
+def row_order(row: Row) -> tuple:
+    """A document's claims in the order of their offsets and IRIs: the order their ids are given
+    in (SearchIndex._replace), on which the lists' order rests (kb.fts.browse._page)."""
+    return (row.start is None, row.start or 0, row.claim)
 
 
 class Triples:

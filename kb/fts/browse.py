@@ -169,7 +169,7 @@ class Browsing:
         date (newest first or oldest first), document graph, offset and claim IRI, from ``offset`` on.
 
         The table's ordered index holds (date, graph, start) and, after them, the claim's id; the
-        ids of one document were given in the order of its claims' offsets and IRIs (``rows_of``),
+        ids of one document were given in the order of its claims' offsets and IRIs (``row_order``),
         so within one date, graph and offset they are in the order of the IRIs, and the index
         gives the whole order: the claims before the page are skipped in the index alone, and
         only the page's are read."""

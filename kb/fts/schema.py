@@ -35,7 +35,7 @@ CREATE INDEX IF NOT EXISTS terms_key ON terms(key);
 -- compared as SPARQL compares the strings; graph the document's graph IRI (documents.graph),
 -- start the claim's kb:startOffset.  The order of a list is (date, graph, start, claim IRI); the
 -- ordered indexes hold (date, graph, start) and then the id, and the ids of one document follow
--- its claims' offsets and IRIs (they are written in rows_of's order): an index gives a list's
+-- its claims' offsets and IRIs (_replace writes them in row_order): an index gives a list's
 -- whole order, so a page skips the claims before it in the index, without sorting or reading
 -- them (a channel's undated claims are all on one date: hundreds of thousands of them)
 CREATE TABLE IF NOT EXISTS claims(

@@ -73,18 +73,20 @@ def samples(client, base: str) -> dict[str, list[str]]:
         r'href="(/claim/[^"]+)"', client.get(f"{busiest}?page={page}", headers={"Accept": BROWSER}).get_data(as_text=True))})
     documents = sorted({local(client.get(f"{claim}?format=json").get_json()["rows"][0]["document"], base)
                         for claim in claims[:40]})
+    # (path, pages of 25 claims) of the five busiest, for a page drawn from all of theirs, the last too
+    busy_speakers = [(local(r["speaker"], base), -(-int(r["claims"]) // 25))
+                     for r in sorted(speakers, key=lambda r: -int(r["claims"]))[:5]]
+    busy_topics = [(local(r["topic"], base), -(-int(r["claims"]) // 25))
+                   for r in sorted(topics, key=lambda r: -int(r["claims"]))[:5]]
     return {
         "speaker": [local(r["speaker"], base) for r in speakers],
         "topic": [local(r["topic"], base) for r in topics],
         "claim": claims,
         "document": documents,
-        "busy_speaker": [local(r["speaker"], base) for r in sorted(speakers, key=lambda r: -int(r["claims"]))[:5]],
-        "busy_topic": [local(r["topic"], base) for r in sorted(topics, key=lambda r: -int(r["claims"]))[:5]],
-        # (path, pages of 25 claims) of the busiest, for a page drawn from all of theirs, the last too
-        "busy_speaker_pages": [(local(r["speaker"], base), -(-int(r["claims"]) // 25))
-                               for r in sorted(speakers, key=lambda r: -int(r["claims"]))[:5]],
-        "busy_topic_pages": [(local(r["topic"], base), -(-int(r["claims"]) // 25))
-                             for r in sorted(topics, key=lambda r: -int(r["claims"]))[:5]],
+        "busy_speaker": [path for path, _ in busy_speakers],
+        "busy_topic": [path for path, _ in busy_topics],
+        "busy_speaker_pages": busy_speakers,
+        "busy_topic_pages": busy_topics,
     }
 
 

@@ -1,6 +1,7 @@
 """Ingest throughput, end to end with SHACL validation on, beside the store's own bulk load.
 
     python bench/ingest.py [--claims 10000] [--corpus OUT_DIR] [--jobs 1,2] [--flush-triples N] [--json]
+                           [--keep STORE]
 
 Writes a corpus with bench/generate.py (or takes OUT_DIR, a folder that
 generate.py wrote; its ontology is used with the shapes of this checkout), then, for each number of worker processes, ingests it
@@ -16,7 +17,9 @@ it holds.
 
 Beside it: the same triples, dumped from the store as N-Quads, loaded into a
 fresh store with pyoxigraph's ``bulk_load`` -- the limit an ingest could
-reach if reading, extracting and validating cost nothing.
+reach if reading, extracting and validating cost nothing.  ``--keep STORE``
+keeps the store of the last run (with its side index) as STORE, a folder
+that must not exist yet, for the benchmarks that read a pipeline-built store.
 """
 from __future__ import annotations
 
@@ -128,12 +131,15 @@ def main() -> None:
     ap.add_argument("--jobs", default="1,2", help="comma-separated numbers of worker processes")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--flush-triples", type=int, help="triples written between two flushes of the store (0: never)")
+    ap.add_argument("--keep", type=Path, metavar="STORE", help="keep the last run's store here (a new folder)")
     ap.add_argument("--one", nargs=3, metavar=("CORPUS", "JOBS", "STORE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         corpus, jobs, store = args.one
         print(json.dumps(run_one(Path(corpus), int(jobs), Path(store), args.flush_triples)))
         return
+    if args.keep is not None and args.keep.exists():
+        ap.error(f"{args.keep}: already exists")
 
     with tempfile.TemporaryDirectory(prefix="kb-bench-ingest-") as tmp:
         work = Path(tmp)
@@ -155,6 +161,8 @@ def main() -> None:
                                   env=env, check=True, capture_output=True, text=True)
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         bulk = bulk_load(work / f"store-{runs[-1]['jobs']}", work)
+        if args.keep is not None:
+            shutil.move(work / f"store-{runs[-1]['jobs']}", args.keep)
     result = {"versions": versions(), "load_average": os.getloadavg(), "runs": runs, "bulk_load": bulk}
     if args.json:
         print(json.dumps(result, indent=2))

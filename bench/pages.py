@@ -1,7 +1,7 @@
 """Time every browsing page on a store, through Flask's test client.
 
     python bench/pages.py STORE [--runs 20] [--seed 1] [--fresh] [--sparql-only | --without-index | --side-by-side]
-                          [--only TEXT] [--no-exports] [--list-chunk N]
+                          [--only TEXT] [--no-exports] [--list-chunk N] [--json]
 
 STORE is a store made by ``kb ingest`` (for a large one: ``python
 bench/generate.py OUT --claims 20000``, then ``KB_ONTOLOGY=OUT/ontology kb
@@ -32,7 +32,8 @@ writes from its rows).  ``--list-chunk N`` sets how
 many claims a query of ``kb query``'s index lists is given
 (kb.queries.INDEX_CHUNK); the exports use it only for the claims whose
 rows the index cannot make.  The store's totals come from its side index
-when it has one.
+when it has one.  ``--json`` prints the figures as one JSON object instead
+of the table (bench/targets.py reads it).
 
 The whole-view exports with and without the index, as in bench/RESULTS.md:
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
 import re
 import statistics
@@ -143,6 +145,7 @@ def main() -> None:
     ap.add_argument("--list-chunk", type=int, default=None, help="claims per query of the exports read from the index")
     ap.add_argument("--only", default="", help="only the pages whose name holds this text")
     ap.add_argument("--no-exports", action="store_true", help="without the pages that export every claim")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from kb import fts
@@ -189,6 +192,9 @@ def timed(client, url: str) -> float:
 def run(args) -> None:
     import os
 
+    say = (lambda *a, **k: None) if args.json else print
+    figures = {"load_average_start": os.getloadavg(), "runs": args.runs, "pages": []}
+
     from kb import config, fts, queries
     from kb.store import EmbeddedStore
     from kb.web import create_app
@@ -206,7 +212,8 @@ def run(args) -> None:
     gc.freeze()  # as `kb serve` does once the app is made (kb.web.server.serve)
     base = config.base_iri()
     rng = random.Random(args.seed)
-    print(f"store: {totals['claims']} claims, {totals['speakers']} speakers, {totals['topics']} topics, "
+    figures["store"] = {k: totals[k] for k in ("claims", "speakers", "topics", "documents")}
+    say(f"store: {totals['claims']} claims, {totals['speakers']} speakers, {totals['topics']} topics, "
           f"{totals['documents']} documents; {args.runs} runs per page"
           f"{'; every request as the first after a write' if args.fresh else ''}"
           f"{'; without the side index' if args.sparql_only or args.without_index else ''}"
@@ -214,11 +221,11 @@ def run(args) -> None:
           f"{f'; {args.list_chunk} claims per listed query' if args.list_chunk else ''}; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     if args.side_by_side:
-        print("| page | index p50 ms | index p95 ms | without p50 ms | without p95 ms | p95 without / with |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        say("| page | index p50 ms | index p95 ms | without p50 ms | without p95 ms | p95 without / with |")
+        say("| --- | ---: | ---: | ---: | ---: | ---: |")
     else:
-        print("| page | p50 ms | p95 ms | max ms |")
-        print("| --- | ---: | ---: | ---: |")
+        say("| page | p50 ms | p95 ms | max ms |")
+        say("| --- | ---: | ---: | ---: |")
     for name, make in pages(samples(client, base)).items():
         if args.only not in name or (args.no_exports and "every claim" in name):
             continue
@@ -239,12 +246,17 @@ def run(args) -> None:
                 finally:
                     INDEX_LEFT_OUT[0] = False
         p50, p95 = statistics.median(times), percentile(times, 0.95)
+        figures["pages"].append({"page": name, "p50": p50, "p95": p95, "max": max(times)})
         if args.side_by_side:
             w50, w95 = statistics.median(without), percentile(without, 0.95)
-            print(f"| {name} | {p50:,.0f} | {p95:,.0f} | {w50:,.0f} | {w95:,.0f} | {w95 / p95:.1f} |", flush=True)
+            figures["pages"][-1].update(without_p50=w50, without_p95=w95)
+            say(f"| {name} | {p50:,.0f} | {p95:,.0f} | {w50:,.0f} | {w95:,.0f} | {w95 / p95:.1f} |", flush=True)
         else:
-            print(f"| {name} | {p50:,.0f} | {p95:,.0f} | {max(times):,.0f} |", flush=True)
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            say(f"| {name} | {p50:,.0f} | {p95:,.0f} | {max(times):,.0f} |", flush=True)
+    figures["load_average_end"] = os.getloadavg()
+    say(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Search-index benchmark: the SQLite FTS5 index (kb.fts) at 10k, 100k and 1M claims.
 
-    python bench/search.py OUT_DIR [--sizes 10000,100000,1000000] [--searches 100] [--seed 1] [--reuse]
+    python bench/search.py OUT_DIR [--sizes 10000,100000,1000000] [--searches 100] [--seed 1] [--reuse] [--json]
 
 For each size, fills a fresh index in OUT_DIR/<size>/ with synthetic claim
 rows (the speakers, topics, subjects and sentence templates of
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import datetime as dt
+import json
 import random
 import shutil
 import statistics
@@ -173,7 +174,12 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="Search the indexes already in OUT_DIR.")
+    parser.add_argument("--json", action="store_true", help="Print the figures as JSON instead of a table.")
     args = parser.parse_args()
+    if args.json:
+        runs = [run(args.out, int(size), args.searches, args.seed, args.reuse) for size in args.sizes.split(",")]
+        print(json.dumps([{k: (None if v != v else v) for k, v in r.items()} for r in runs], indent=1))  # NaN: null
+        return
     print("| claims | indexing | per 10k claims | index file | p50 | p95 | max | CPU p50 | CPU p95 "
           "| hits (median / max) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

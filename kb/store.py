@@ -52,6 +52,7 @@ from rdflib.plugins.stores.memory import Memory
 
 from . import config, fts
 from .errors import QueryError, StoreError
+from .turtle import turtle_text
 
 FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -684,11 +685,14 @@ def write_triples(triples: Iterable, fileobj: BinaryIO, format: str = "turtle",
 def write_statements(statements: Iterable[tuple[str, str, str, str | None]], fileobj: BinaryIO,
                      format: str = "turtle", prefixes: Mapping[str, str] | None = None) -> None:
     """Statements of plain strings (subject IRI, predicate IRI, object, the object's datatype IRI:
-    '' for a plain string, never xsd:string's IRI; None for an IRI), each written once, by
-    pyoxigraph (write_triples): no rdflib term is made, which for ten thousand rows of a page is
-    most of the time.  Repeated statements are dropped as tuples of strings, before any term is
-    made, and each IRI is made a term once: 60,000 statements in 93-113 ms, where deduplicating
-    the Triples took 101-121 (bench/RESULTS.md; pyoxigraph's writing is 12 ms of it)."""
+    '' for a plain string, never xsd:string's IRI; None for an IRI), each written once.  Turtle is
+    written from the strings (kb.turtle), no term made; the other formats by pyoxigraph
+    (write_triples), each IRI made a term once and no rdflib term at all.  Making the terms was
+    most of the time: 60,000 statements took 93-113 ms that way, where pyoxigraph's writing is
+    12 ms of it (bench/RESULTS.md)."""
+    if format == "turtle":
+        fileobj.write(turtle_text(statements, prefixes).encode())
+        return
     nodes: dict[str, ox.NamedNode] = {}
     named_node, literal, triple = ox.NamedNode, ox.Literal, ox.Triple
 

@@ -16,9 +16,9 @@ columns, no dict per row, which reads as the list of dicts it stands for.
 Ten thousand rows are written in tens of milliseconds: JSON from a Table's
 tuples through one template (``json_text``, the bytes json.dumps gives its
 dicts), CSV by kb.queries.csv_text (the csv module was six times slower on Cyrillic
-text), Turtle by pyoxigraph from the rows' statements (``row_statements``,
-kb.store.write_statements), no rdflib term made (bench/RESULTS.md,
-"Whole-view exports from the side index").
+text), Turtle from the rows' statements (``row_statements``,
+kb.store.write_statements, which writes them with kb.turtle), no term made
+at all (bench/RESULTS.md, "Whole-view exports from the side index").
 """
 from __future__ import annotations
 

@@ -10,7 +10,9 @@ CORPUS is a folder bench/generate.py wrote (``python bench/generate.py
 CORPUS --claims 100000``).  The first step ingests it into STORE, a folder
 that must not exist yet, through the whole pipeline (bench/ingest.py
 ``--jobs 2 --keep STORE``); every other step then reads that store, as a
-deployment's would be.  Each step is one of the benchmark scripts beside
+deployment's would be.  Without the ingest step (``--steps``), STORE is a
+store made before, for example by bench/scale.py build, and CORPUS gives
+its ontology.  Each step is one of the benchmark scripts beside
 this one, run in a process of its own, and its JSON is kept in
 FIGURES.json as soon as the step ends (a run cut short keeps what it
 measured; ``--steps`` runs only some steps again into the same file):
@@ -65,6 +67,17 @@ def run_json(cmd: list[str], env: dict) -> dict | list:
     return figures
 
 
+def claims_of(figures: dict, store: Path) -> int:
+    """The claims of the store: as its ingest counted them, else as its side index counts them."""
+    if "ingest" in figures:
+        return figures["ingest"]["runs"][-1]["claims"]
+    sys.path.insert(0, str(ROOT))
+    from kb import fts
+
+    with fts.SearchIndex.open(store, read_only=True) as index:
+        return index.totals()["claims"]
+
+
 def measure(args) -> None:
     corpus, store = args.corpus.resolve(), args.store.resolve()
     env = dict(os.environ, KB_ONTOLOGY=str(corpus / "ontology"), KB_SHACL_ENGINE=args.engine)
@@ -94,7 +107,7 @@ def measure(args) -> None:
             elif step == "pages":
                 got = run_json([str(BENCH / "pages.py"), str(store), "--runs", str(args.runs), "--json"], env)
             elif step == "search":
-                claims = figures.get("ingest", {}).get("runs", [{}])[-1].get("claims", 0)
+                claims = claims_of(figures, store)
                 (Path(tmp) / "search").mkdir()
                 (Path(tmp) / "search" / str(claims)).symlink_to(store)
                 got = run_json([str(BENCH / "search.py"), str(Path(tmp) / "search"), "--sizes", str(claims),
@@ -233,8 +246,11 @@ def rows(f: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def size_of(f: dict) -> str:
-    ingest = f.get("ingest")
-    return f"{ingest['runs'][-1]['claims']:,} claims" if ingest else f.get("corpus", "?")
+    if "ingest" in f:
+        return f"{f['ingest']['runs'][-1]['claims']:,} claims"
+    if "queries" in f:
+        return f"{f['queries']['store']['claims']:,} claims"
+    return f.get("corpus", "?")
 
 
 def table(paths: list[Path]) -> str:

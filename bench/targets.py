@@ -105,9 +105,9 @@ def measure(args) -> None:
                     got["queries"] = [again.get((r["query"], r["variant"]), r) for r in got["queries"]]
                     got["rdflib_load"] = peer.get("rdflib_load")
                 if args.queries and "queries" in figures:  # some queries again: their rows replace the old ones
-                    again = {(r["query"], r["variant"]): r for r in got["queries"]}
-                    old = [again.pop((r["query"], r["variant"]), r) for r in figures["queries"]["queries"]]
-                    got = {**figures["queries"], "queries": old + list(again.values())}
+                    rerun = {(r["query"], r["variant"]): r for r in got["queries"]}
+                    kept = [rerun.pop((r["query"], r["variant"]), r) for r in figures["queries"]["queries"]]
+                    got = {**figures["queries"], "queries": kept + list(rerun.values())}
             elif step == "pages":
                 got = run_json([str(BENCH / "pages.py"), str(store), "--runs", str(args.runs), "--json"], env)
             elif step == "search":

@@ -212,7 +212,8 @@ def cyclic_gc_paused():
     collections that their number sets off walk every object made so far: an answer of 100,000
     rows took 2.7 s to convert with the collector on, 1.6 s without it.  Reference counting
     frees memory as always; the collector is turned on again after, if it was on (a thread that
-    finds it off leaves it to the one that turned it off).
+    finds it off leaves it to the one that turned it off).  The solutions are read from the
+    store as they are converted, so the query's evaluation runs inside too.
     """
     was_on = gc.isenabled()
     gc.disable()

@@ -148,6 +148,7 @@ def test_a_select_leaves_the_cyclic_collector_as_it_found_it(filled_store):
         filled_store.query("SELECT * WHERE { ?s ?p ?o FILTER(?o < ) }")
     assert gc.isenabled()
 
+
 def test_ask_and_construct(filled_store):
     assert filled_store.query("ASK { ?s a <https://schema.org/Claim> }") is True
     g = filled_store.query("CONSTRUCT { ?s a ?t } WHERE { ?s a <https://w3id.org/kb/ns#Document> ; a ?t }")
